@@ -1,0 +1,89 @@
+//! `recompiler-build [build]`: runs a build and prints its report.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::pipeline::{BuildOptions, BuildReport, build};
+
+/// Runs the build; prints the human report unless `quiet`; writes the JSON
+/// report to `report` if given.
+pub fn run(opts: &BuildOptions, quiet: bool, report: Option<&Path>) -> Result<()> {
+    let result = build(opts)?;
+    if let Some(path) = report {
+        let json = serde_json::to_vec_pretty(&result).context("serializing the report")?;
+        recompiler_manifest::atomic::write(path, &json)
+            .with_context(|| format!("report {}", path.display()))?;
+    }
+    if !quiet {
+        print!("{}", render(&result));
+    }
+    Ok(())
+}
+
+/// The human-readable build report.
+pub fn render(r: &BuildReport) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "image     {} ({}, {} layers)",
+        r.image, r.platform, r.layers
+    );
+    let _ = writeln!(s, "digest    {}", r.image_digest);
+    let _ = writeln!(
+        s,
+        "merged    {} programs, {} bytes of WASM in {} ms",
+        r.merged.len(),
+        r.input_wasm_bytes,
+        r.timings_ms.get("merge").copied().unwrap_or(0)
+    );
+    for p in &r.merged {
+        let features = if p.features.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", p.features.join(", "))
+        };
+        let _ = writeln!(
+            s,
+            "  {} {:<28} {:>10} bytes  entry {}{}",
+            p.dispatch_id, p.paths[0], p.size, p.entry, features
+        );
+        for other in &p.paths[1..] {
+            let _ = writeln!(s, "  {:16} {other} (same file)", "");
+        }
+    }
+    if !r.symlinks.is_empty() {
+        let _ = writeln!(s, "symlinks  {}", r.symlinks.len());
+        for (from, to) in &r.symlinks {
+            let _ = writeln!(s, "  {from} -> {to}");
+        }
+    }
+    if r.skipped.is_empty() {
+        let _ = writeln!(s, "skipped   none");
+    } else {
+        let _ = writeln!(
+            s,
+            "skipped   {} executables (not in the megabinary; the gate will deny them)",
+            r.skipped.len()
+        );
+        for k in &r.skipped {
+            let _ = writeln!(s, "  {:<7} {:<28} {}", k.kind, k.path, k.reason);
+        }
+    }
+    let _ = writeln!(s, "wrote");
+    for o in &r.outputs {
+        let _ = writeln!(
+            s,
+            "  {:<40} {:>10} bytes  sha256:{}",
+            o.path, o.size, o.sha256
+        );
+    }
+    let times: Vec<String> = r
+        .timings_ms
+        .iter()
+        .map(|(k, v)| format!("{k} {v} ms"))
+        .collect();
+    let _ = writeln!(s, "time      {}", times.join(", "));
+    s
+}
