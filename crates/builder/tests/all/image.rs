@@ -1,0 +1,257 @@
+//! Making real OCI images for the tests with umoci and skopeo, and running the
+//! `recompiler-build` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs a command, panicking with its output if it fails.
+pub fn sh(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run {cmd:?}: {e} (./scripts/test installs umoci and skopeo)")
+    });
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// An OCI layout being built, layer by layer, with umoci.
+pub struct Image {
+    pub layout: PathBuf,
+    pub tag: String,
+    work: PathBuf,
+    layers: usize,
+}
+
+impl Image {
+    pub fn new(dir: &Path, tag: &str) -> Image {
+        let layout = dir.join("layout");
+        sh(Command::new("umoci")
+            .arg("init")
+            .arg("--layout")
+            .arg(&layout));
+        sh(Command::new("umoci")
+            .arg("new")
+            .arg("--image")
+            .arg(format!("{}:{tag}", layout.display())));
+        Image {
+            layout,
+            tag: tag.into(),
+            work: dir.to_path_buf(),
+            layers: 0,
+        }
+    }
+
+    /// Adds a layer: `f` changes the unpacked rootfs (creating, changing or
+    /// deleting files); umoci records the difference, whiteouts included.
+    pub fn layer(&mut self, f: impl FnOnce(&Path)) -> &mut Self {
+        self.layers += 1;
+        let bundle = self.work.join(format!("unpack{}", self.layers));
+        sh(Command::new("umoci")
+            .arg("unpack")
+            .arg("--image")
+            .arg(self.reference())
+            .arg(&bundle));
+        f(&bundle.join("rootfs"));
+        sh(Command::new("umoci")
+            .arg("repack")
+            .arg("--image")
+            .arg(self.reference())
+            .arg(&bundle));
+        self
+    }
+
+    /// `DIR:TAG` as umoci and skopeo's `oci:` transport spell it.
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.layout.display(), self.tag)
+    }
+
+    /// `oci:DIR:TAG`.
+    pub fn oci(&self) -> String {
+        format!("oci:{}", self.reference())
+    }
+
+    /// Copies the image into an OCI archive with skopeo.
+    pub fn to_oci_archive(&self, path: &Path) -> String {
+        sh(Command::new("skopeo")
+            .args(["copy", "-q"])
+            .arg(self.oci())
+            .arg(format!("oci-archive:{}:{}", path.display(), self.tag)));
+        format!("oci-archive:{}:{}", path.display(), self.tag)
+    }
+
+    /// Copies the image into a docker-archive tar (`docker save` format) with skopeo.
+    pub fn to_docker_archive(&self, path: &Path, name: &str) -> String {
+        sh(Command::new("skopeo")
+            .args(["copy", "-q"])
+            .arg(self.oci())
+            .arg(format!("docker-archive:{}:{name}", path.display())));
+        format!("docker-archive:{}", path.display())
+    }
+}
+
+pub fn put(root: &Path, path: &str, data: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let dest = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::fs::write(&dest, data).unwrap();
+    std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+pub fn symlink(root: &Path, path: &str, target: &str) {
+    let dest = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(target, dest).unwrap();
+}
+
+/// The guests every test image holds, at these paths.
+pub const PROGRAMS: &[(&str, &str)] = &[
+    ("/usr/bin/stdio_filter", "stdio_filter"),
+    ("/usr/bin/files_args", "files_args"),
+    ("/usr/bin/bigdata", "bigdata"),
+    ("/usr/bin/rust_echo", "rust_echo"),
+    ("/usr/bin/exceptions", "exceptions"),
+    ("/usr/bin/tailcall", "tailcall"),
+    ("/usr/bin/simd", "simd"),
+    ("/usr/bin/multivalue", "multivalue"),
+    ("/usr/bin/bulk", "bulk"),
+    ("/usr/bin/start_section", "start_section"),
+    ("/usr/bin/multi_memory", "multi_memory"),
+];
+
+/// A two-layer image with every guest, a symlinked name, a reactor, a script, an
+/// ELF program, data files, and a file deleted in the second layer (a whiteout).
+pub fn standard_image(dir: &Path) -> Image {
+    let mut image = Image::new(dir, "test");
+    image.layer(|root| {
+        for (path, guest) in PROGRAMS.iter().take(6) {
+            put(root, path, &recompiler_testkit::guests::wasm(guest), 0o755);
+        }
+        put(root, "/etc/scratch", b"to be deleted\n", 0o644);
+        put(root, "/usr/share/data/words.txt", b"alpha\nbeta\n", 0o644);
+    });
+    image.layer(|root| {
+        for (path, guest) in PROGRAMS.iter().skip(6) {
+            put(root, path, &recompiler_testkit::guests::wasm(guest), 0o755);
+        }
+        put(
+            root,
+            "/usr/lib/reactor.wasm",
+            &recompiler_testkit::guests::wasm("reactor"),
+            0o755,
+        );
+        symlink(root, "/usr/bin/upper", "stdio_filter");
+        symlink(root, "/bin", "usr/bin");
+        put(
+            root,
+            "/usr/bin/hello.sh",
+            b"#!/bin/sh -e\necho hello\n",
+            0o755,
+        );
+        put(
+            root,
+            "/usr/bin/native-tool",
+            &std::fs::read("/bin/busybox").unwrap_or_else(|_| b"\x7fELF\x02\x01\x01".to_vec()),
+            0o755,
+        );
+        std::fs::remove_file(root.join("etc/scratch")).unwrap();
+    });
+    image
+}
+
+/// The `recompiler-build` binary.
+pub fn recompiler_build() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_recompiler-build"))
+}
+
+/// Runs a build of `image` into `out` (a directory), with a key if given.
+pub fn build(image: &str, out: &Path, key: Option<&Path>, extra: &[&str]) -> Output {
+    std::fs::create_dir_all(out).unwrap();
+    let mut cmd = recompiler_build();
+    cmd.arg("--image")
+        .arg(image)
+        .arg("--output")
+        .arg(out.join("container.wasm"))
+        .arg("--manifest")
+        .arg(out.join("mapping.json"));
+    if let Some(k) = key {
+        cmd.arg("--key").arg(k);
+    }
+    cmd.args(extra);
+    cmd.output().unwrap()
+}
+
+pub fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "recompiler-build failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let key = dir.join(name);
+    sh(recompiler_build().arg("keygen").arg("--out").arg(&key));
+    let public = PathBuf::from(format!("{}.pub", key.display()));
+    (key, public)
+}
+
+/// Replaces the top layer of `image` by a hand-made gzip tar holding `entries`
+/// (names written raw, so they may be hostile), and rewrites the config, the
+/// manifest and the index with correct digests, as a malicious but well-formed
+/// image would be.
+pub fn replace_top_layer_with(image: &Image, entries: &[(&str, &[u8])]) {
+    use sha2::Digest;
+    let blobs = image.layout.join("blobs/sha256");
+    let write_blob = |data: &[u8]| -> (String, usize) {
+        let hex = hex::encode(sha2::Sha256::digest(data));
+        std::fs::write(blobs.join(&hex), data).unwrap();
+        (format!("sha256:{hex}"), data.len())
+    };
+    let read_blob =
+        |digest: &str| std::fs::read(blobs.join(digest.trim_start_matches("sha256:"))).unwrap();
+
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        let raw = &mut header.as_gnu_mut().unwrap().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        tar.append(&header, *data).unwrap();
+    }
+    let layer_tar = tar.into_inner().unwrap();
+    let diff_id = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&layer_tar)));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &layer_tar).unwrap();
+    let (layer_digest, layer_size) = write_blob(&gz.finish().unwrap());
+
+    let index_path = image.layout.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let manifest_desc = &mut index["manifests"][0];
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&read_blob(manifest_desc["digest"].as_str().unwrap())).unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&read_blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let diff_ids = config["rootfs"]["diff_ids"].as_array_mut().unwrap();
+    *diff_ids.last_mut().unwrap() = diff_id.into();
+    let (config_digest, config_size) = write_blob(&serde_json::to_vec(&config).unwrap());
+    manifest["config"]["digest"] = config_digest.into();
+    manifest["config"]["size"] = config_size.into();
+    let layers = manifest["layers"].as_array_mut().unwrap();
+    let top = layers.last_mut().unwrap();
+    top["digest"] = layer_digest.into();
+    top["size"] = layer_size.into();
+    top["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip".into();
+    let (manifest_digest, manifest_size) = write_blob(&serde_json::to_vec(&manifest).unwrap());
+    manifest_desc["digest"] = manifest_digest.into();
+    manifest_desc["size"] = manifest_size.into();
+    std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+}

@@ -1,0 +1,8 @@
+//! Integration tests of `recompiler-build`, one module per topic. They make real
+//! OCI images with umoci and skopeo, run the real binary, and run its output in
+//! wasmtime against each program run alone (the oracle).
+
+mod bad_inputs;
+mod differential;
+mod image;
+mod signing;
