@@ -241,11 +241,22 @@ fn open_oci(
             ),
         });
     }
-    let index: ImageIndex = parse_json(
+    let mut index: serde_json::Value = parse_json(
         source,
         &source.read_small("index.json", "index.json")?,
         "index.json",
     )?;
+    // `umoci init` writes `"manifests": null` for an empty layout.
+    if let Some(m) = index.get_mut("manifests")
+        && m.is_null()
+    {
+        *m = serde_json::Value::Array(Vec::new());
+    }
+    let index: ImageIndex = serde_json::from_value(index).map_err(|e| OciError::BadJson {
+        image: source.display(),
+        what: "index.json".to_string(),
+        reason: e.to_string(),
+    })?;
     let chooser = Chooser { source, wanted };
     let (digest, manifest) = chooser.choose(&index, "index.json", reference, 0)?;
 
