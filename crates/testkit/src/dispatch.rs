@@ -19,7 +19,9 @@ use crate::run::{self, CapturedOutput, Instantiated, RunOptions, RunOutput};
 /// Store data of a megabinary instance: the WASI state and the memory of the
 /// program being run (set by [`dispatch`] just before it calls `_dispatch`).
 pub struct DispatchState {
+    /// Descriptors, environment, stdio (its args are not used by a megabinary).
     pub wasi: WasiP1Ctx,
+    /// The memory WASI pointers refer to; `None` until a program is chosen.
     pub program_memory: Option<Memory>,
 }
 

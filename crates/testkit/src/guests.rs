@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use crate::run::RunOptions;
+
 /// The language a guest is written in, which decides how it was built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -47,6 +49,16 @@ impl Guest {
     pub fn wasm(&self) -> Vec<u8> {
         wat::parse_file(self.wasm_path)
             .unwrap_or_else(|e| panic!("guest {}: cannot load {}: {e}", self.name, self.wasm_path))
+    }
+
+    /// Options with this argv and, for a reactor, its entry.
+    pub fn options<S: Into<String>>(&self, args: impl IntoIterator<Item = S>) -> RunOptions {
+        let opts = RunOptions::new(args);
+        if self.is_reactor() {
+            opts.entry(self.entry)
+        } else {
+            opts
+        }
     }
 
     /// Whether this guest is a reactor (its entry is not `_start`).

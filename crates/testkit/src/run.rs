@@ -135,8 +135,11 @@ pub enum Exit {
 /// What a run printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutput {
+    /// Everything written to fd 1.
     pub stdout: Vec<u8>,
+    /// Everything written to fd 2.
     pub stderr: Vec<u8>,
+    /// How the run ended.
     pub exit: Exit,
 }
 
@@ -231,8 +234,11 @@ pub fn alone_pre(module: &Module) -> anyhow::Result<InstancePre<WasiP1Ctx>> {
 /// A fresh store and instance, for benchmarks that time instantiation alone.
 /// The module's start function has run; nothing else has.
 pub struct Instantiated<T: 'static> {
+    /// The store, holding the WASI context.
     pub store: Store<T>,
+    /// The instance, start function done.
     pub instance: Instance,
+    /// stdout and stderr written so far.
     pub output: CapturedOutput,
 }
 

@@ -176,11 +176,7 @@ fn every_guest_behaves_the_same_under_the_redirecting_linker() {
         let original = guest.wasm();
         let renamed = rename_export(&original, "memory", &export)
             .unwrap_or_else(|e| panic!("{}: {e:?}", guest.name));
-        for opts in sample_options(guest.name) {
-            let mut opts = opts;
-            if guest.is_reactor() {
-                opts.entry = Some(guest.entry.to_owned());
-            }
+        for opts in sample_options(guest) {
             let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             let alone_opts = with_preopen(&opts, dir_a.path());
             let redirected_opts = with_preopen(&opts, dir_b.path());
@@ -193,7 +189,8 @@ fn every_guest_behaves_the_same_under_the_redirecting_linker() {
     }
 }
 
-fn sample_options(name: &str) -> Vec<RunOptions> {
+fn sample_options(guest: &guests::Guest) -> Vec<RunOptions> {
+    let name = guest.name;
     match name {
         "stdio_filter" => vec![
             RunOptions::new([name]).stdin("one\ntwo\n"),
@@ -209,7 +206,7 @@ fn sample_options(name: &str) -> Vec<RunOptions> {
                 .stdin("abc\n"),
             RunOptions::new([name, "--panic"]),
         ],
-        _ => vec![RunOptions::new([name, "arg"])],
+        _ => vec![guest.options([name, "arg"])],
     }
 }
 
