@@ -421,6 +421,18 @@ mod tests {
     }
 
     #[test]
+    fn from_tar_refuses_escapes_too() {
+        for case in [
+            layer(&[("../x", F, "")]),
+            layer(&[("evil", S, "../.."), ("evil/x", F, "")]),
+            layer(&[("l", H, "../etc/passwd")]),
+        ] {
+            let err = Rootfs::from_tar(&case[..]).unwrap_err();
+            assert!(err.to_string().starts_with("rootfs tar: entry"), "{err}");
+        }
+    }
+
+    #[test]
     fn hard_link_errors() {
         let mut fs = Rootfs::new();
         let err = apply(&mut fs, &[("l", H, "missing")]).unwrap_err();
@@ -436,6 +448,29 @@ mod tests {
         out.truncate(512 + 100);
         let err = apply_tar(&mut Rootfs::new(), &out[..], "t", true).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    #[test]
+    fn pax_mtime_and_uid() {
+        let mut out = Vec::new();
+        let pax = "22 mtime=1700000000.5\n18 uid=4294967296\n";
+        entry(
+            &mut out,
+            "PaxHeaders/f",
+            tar::EntryType::XHeader,
+            pax.as_bytes(),
+            "",
+        );
+        entry(&mut out, "f", F, b"x", "");
+        let mut fs = Rootfs::new();
+        apply_tar(&mut fs, &finish(out)[..], "t", true).unwrap();
+        let meta = fs.get("/f").unwrap().meta();
+        assert_eq!((meta.mtime, meta.uid), (1_700_000_000, 1 << 32));
+        // A uid too big for octal survives the writer (GNU base-256) and the reader.
+        let mut tar = Vec::new();
+        fs.write_tar(&mut tar).unwrap();
+        let back = Rootfs::from_tar(&tar[..]).unwrap();
+        assert_eq!(back.get("/f").unwrap().meta(), meta);
     }
 
     #[test]

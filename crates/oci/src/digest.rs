@@ -82,6 +82,7 @@ impl BlobDigest {
         self.algorithm
     }
 
+    #[cfg(test)]
     pub fn hex(&self) -> &str {
         &self.hex
     }

@@ -16,7 +16,7 @@
 //! read past and dropped), non-tar layers such as runwasi's `application/wasm`.
 
 mod apply;
-pub mod digest;
+mod digest;
 mod error;
 mod image;
 mod layer;

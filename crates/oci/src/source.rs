@@ -92,8 +92,16 @@ impl Source {
             .entries_with_seek()
             .map_err(|e| bad(e.to_string()))?;
         let mut members = HashMap::new();
+        // Where the last entry's data ends, padded to a block: the end-of-archive marker (a
+        // zero block) must follow, or the file was cut at a block boundary.
+        let mut end = 0u64;
         for entry in entries {
             let entry = entry.map_err(|e| bad(e.to_string()))?;
+            end = entry
+                .raw_file_position()
+                .saturating_add(entry.size())
+                .div_ceil(512)
+                .saturating_mul(512);
             let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             let name = normalize_member(&raw_name);
             let header = entry.header();
@@ -125,6 +133,16 @@ impl Source {
                 }
                 _ => {}
             }
+        }
+        let mut file = archive.into_inner();
+        let mut marker = [0u8; 512];
+        let has_marker = file.seek(SeekFrom::Start(end)).is_ok()
+            && file.read_exact(&mut marker).is_ok()
+            && marker.iter().all(|&b| b == 0);
+        if !has_marker {
+            return Err(bad(format!(
+                "no end-of-archive marker after the last member (at byte {end} of {len})"
+            )));
         }
         Ok(Source::Tar {
             path: path.to_path_buf(),

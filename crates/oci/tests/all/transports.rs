@@ -52,6 +52,7 @@ fn docker_archive() {
     for r in [
         format!("docker-archive:{}", archive.display()),
         format!("docker-archive:{}:example.com/sample:1", archive.display()),
+        format!("docker-archive:{}:@0", archive.display()),
         archive.display().to_string(),
     ] {
         let image = open_str(&r).unwrap_or_else(|e| panic!("{r}: {e}"));
