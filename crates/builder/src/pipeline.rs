@@ -37,6 +37,13 @@ pub struct BuildOptions {
     pub progress: bool,
 }
 
+/// One program to merge: a distinct file content and every path that holds it.
+struct Program {
+    paths: Vec<String>,
+    entry: Entry,
+    features: Vec<&'static str>,
+}
+
 /// What a build did, for the report.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct BuildReport {
@@ -148,22 +155,24 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 
     // One program per distinct content; paths in sorted order, so the first
     // path of each program (and the program order) is deterministic.
-    let mut programs: BTreeMap<[u8; 32], (Vec<String>, Entry, Vec<&'static str>)> = BTreeMap::new();
+    let mut programs: BTreeMap<[u8; 32], Program> = BTreeMap::new();
     for exe in scanned.files.values() {
         if let Kind::Wasm { entry, features } = &exe.kind {
-            let program = programs
-                .entry(exe.blake3)
-                .or_insert_with(|| (Vec::new(), entry.clone(), features.clone()));
-            if &program.1 != entry {
+            let program = programs.entry(exe.blake3).or_insert_with(|| Program {
+                paths: Vec::new(),
+                entry: entry.clone(),
+                features: features.clone(),
+            });
+            if &program.entry != entry {
                 bail!(
                     "{} and {} are the same file with different entries ({} and {})",
-                    program.0[0],
+                    program.paths[0],
                     exe.path,
-                    program.1.export_name(),
+                    program.entry.export_name(),
                     entry.export_name()
                 );
             }
-            program.0.push(exe.path.clone());
+            program.paths.push(exe.path.clone());
         }
     }
     if programs.is_empty() {
@@ -179,15 +188,14 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
                 .join(", ")
         );
     }
-    let mut ordered: Vec<([u8; 32], &(Vec<String>, Entry, Vec<&'static str>))> =
-        programs.iter().map(|(h, p)| (*h, p)).collect();
-    ordered.sort_by(|a, b| a.1.0[0].cmp(&b.1.0[0]));
+    let mut ordered: Vec<([u8; 32], &Program)> = programs.iter().map(|(h, p)| (*h, p)).collect();
+    ordered.sort_by(|a, b| a.1.paths[0].cmp(&b.1.paths[0]));
 
     let files: Vec<&[u8]> = ordered
         .iter()
         .map(|(_, p)| {
             rootfs
-                .read_file(&p.0[0])
+                .read_file(&p.paths[0])
                 .map(|d| &d[..])
                 .unwrap_or_default()
         })
@@ -197,9 +205,9 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         .zip(&files)
         .map(|((hash, p), wasm)| MergeInput {
             id: manifest::digest::dispatch_id(hash),
-            name: p.0[0].clone(),
+            name: p.paths[0].clone(),
             wasm,
-            entry: p.1.clone(),
+            entry: p.entry.clone(),
         })
         .collect();
     let input_wasm_bytes: u64 = files.iter().map(|f| f.len() as u64).sum();
@@ -264,12 +272,13 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
 
     let merged = ordered
         .iter()
-        .map(|(hash, p)| MergedReport {
-            paths: p.0.clone(),
+        .zip(&files)
+        .map(|((hash, p), wasm)| MergedReport {
+            paths: p.paths.clone(),
             dispatch_id: manifest::digest::format_dispatch_id(manifest::digest::dispatch_id(hash)),
-            entry: p.1.export_name().to_string(),
-            size: rootfs.read_file(&p.0[0]).map_or(0, |d| d.len() as u64),
-            features: p.2.clone(),
+            entry: p.entry.export_name().to_string(),
+            size: wasm.len() as u64,
+            features: p.features.clone(),
         })
         .collect();
     skipped.sort_by(|a, b| a.path.cmp(&b.path));

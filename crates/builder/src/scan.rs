@@ -83,10 +83,10 @@ pub fn scan(rootfs: &Rootfs, entries: &BTreeMap<String, String>) -> Result<Scan,
                 let Ok(target) = rootfs.resolve(path) else {
                     continue;
                 };
-                if let Some(Node::File { meta, .. }) = rootfs.get(&target) {
-                    if meta.mode & 0o111 != 0 {
-                        out.symlinks.insert(path.to_string(), target);
-                    }
+                if let Some(Node::File { meta, .. }) = rootfs.get(&target)
+                    && meta.mode & 0o111 != 0
+                {
+                    out.symlinks.insert(path.to_string(), target);
                 }
             }
             _ => {}

@@ -115,7 +115,7 @@ pub fn merge(
             progress(m, inputs.len());
         }
     }
-    layout.encode_imports(&modules, &mut out.imports);
+    layout.encode_imports(&mut out.imports);
     layout.encode_exports(&modules, inputs, &mut out.exports)?;
 
     let programs: Vec<MergedProgram> = inputs
@@ -354,18 +354,13 @@ impl<'a> Parsed<'a> {
     fn func_type(&self, index: u32) -> Option<&FuncType> {
         let imported = self.imported_funcs();
         let ty = if index < imported {
-            match self
-                .imports
+            self.imports
                 .iter()
                 .filter_map(|i| match i.ty {
                     TypeRef::Func(t) | TypeRef::FuncExact(t) => Some(t),
                     _ => None,
                 })
-                .nth(index as usize)
-            {
-                Some(t) => t,
-                None => return None,
-            }
+                .nth(index as usize)?
         } else {
             *self.funcs.get((index - imported) as usize)?
         };
@@ -375,13 +370,6 @@ impl<'a> Parsed<'a> {
     fn export(&self, name: &str) -> Option<&wasmparser::Export<'a>> {
         self.exports.iter().find(|e| e.name == name)
     }
-}
-
-/// How one import of one module is satisfied.
-#[derive(Clone, Copy)]
-enum Binding {
-    /// By merged import number `n`.
-    External(u32),
 }
 
 /// Index maps for every module: pass 1's result.
@@ -412,7 +400,9 @@ impl Layout {
         // External function imports, deduplicated by (module, name).
         let mut external: Vec<(String, String, u32)> = Vec::new();
         let mut external_index: HashMap<(&str, &str), (u32, usize)> = HashMap::new();
-        let mut bindings: Vec<Vec<Option<Binding>>> = Vec::with_capacity(n);
+        // Per import: `Some(merged import number)` for external imports, `None` for
+        // imports linked to another module of the megabinary.
+        let mut bindings: Vec<Vec<Option<u32>>> = Vec::with_capacity(n);
         for (m, module) in modules.iter().enumerate() {
             let mut b = Vec::with_capacity(module.imports.len());
             for import in &module.imports {
@@ -462,7 +452,7 @@ impl Layout {
                         index
                     }
                 };
-                b.push(Some(Binding::External(index)));
+                b.push(Some(index));
             }
             bindings.push(b);
         }
@@ -528,7 +518,7 @@ impl Layout {
             let (mut f, mut mem) = (0usize, 0usize);
             for (i, import) in module.imports.iter().enumerate() {
                 let merged = match bindings[m][i] {
-                    Some(Binding::External(index)) => index,
+                    Some(index) => index,
                     None => {
                         // `link_target` returned Some for exactly these.
                         let Some((target, field)) = link_target(m, module, import) else {
@@ -619,7 +609,7 @@ impl Layout {
         }
     }
 
-    fn encode_imports(&self, _modules: &[Parsed<'_>], imports: &mut ImportSection) {
+    fn encode_imports(&self, imports: &mut ImportSection) {
         for (module, name, ty) in &self.external {
             imports.import(module, name, EntityType::Function(*ty));
         }
@@ -771,17 +761,16 @@ impl Layout {
         if let Some(start) = module.start {
             f.instruction(&Instruction::Call(self.funcs[m][start as usize]));
         }
-        if let Entry::Export(name) = entry {
-            if let Some(init) = module
+        if let Entry::Export(name) = entry
+            && let Some(init) = module
                 .export("_initialize")
                 .filter(|_| name != "_initialize")
-            {
-                let init_ty = module.func_type(init.index);
-                if init_ty.is_none_or(|t| !t.params().is_empty() || !t.results().is_empty()) {
-                    return Err(bad("`_initialize` must be () -> ()"));
-                }
-                f.instruction(&Instruction::Call(self.funcs[m][init.index as usize]));
+        {
+            let init_ty = module.func_type(init.index);
+            if init_ty.is_none_or(|t| !t.params().is_empty() || !t.results().is_empty()) {
+                return Err(bad("`_initialize` must be () -> ()"));
             }
+            f.instruction(&Instruction::Call(self.funcs[m][init.index as usize]));
         }
         f.instruction(&Instruction::Call(self.funcs[m][export.index as usize]));
         if !returns_status {

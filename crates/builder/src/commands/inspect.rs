@@ -71,7 +71,7 @@ pub fn run(paths: &BundlePaths, key: Option<&Path>, as_json: bool) -> Result<()>
     }
     let _ = writeln!(s, "executables ({}):", m.executables.len());
     for (path, e) in &m.executables {
-        let kind = serde_json::to_value(&e.kind)
+        let kind = serde_json::to_value(e.kind)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
             .unwrap_or_default();
