@@ -4,5 +4,12 @@
 //! - [`kernel`]: the kernel core with Linux semantics (VFS with an overlay of the
 //!   image's files and a container's writable layer, open file descriptions, fd
 //!   tables, pipes, processes). It knows nothing of WebAssembly.
+//! - [`bundle`]: loading a bundle and verifying its signature before anything of it runs.
+//! - [`gate`]: the exec gate: may these bytes run as this path, per the signed manifest.
+//! - [`engine`]: wasmtime (the only module that imports it): configuration,
+//!   the pooling allocator, compiled code cached on disk by content hash.
 
+pub mod bundle;
+pub mod engine;
+pub mod gate;
 pub mod kernel;
