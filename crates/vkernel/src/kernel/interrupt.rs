@@ -1,0 +1,227 @@
+//! Interruptible blocking: the cancel token every blocking wait honours.
+//!
+//! Each guest process runs on its own OS thread, and a kernel operation that must wait (a
+//! pipe read, `wait4`, a host stream read) blocks that thread on a `Condvar`. The engine
+//! stops a process that is killed or runs out of time by setting its [`Interrupt`]; every
+//! wait registers a [`Waker`] with the interrupt first, so setting it wakes the waiter at
+//! once (no polling), and the wait returns `EINTR`.
+//!
+//! The wake-up cannot be lost: a waiter registers, then checks the flag while holding its
+//! own mutex, then sleeps on its condvar (which releases that mutex atomically). The
+//! interrupter sets the flag first, then takes each registered waiter's mutex before
+//! notifying, so it either runs before the waiter's check (which then sees the flag) or
+//! after the waiter is asleep (which the notification wakes).
+//!
+//! This module owns [`Interrupt`], [`Waker`] and the crate's [`WaitCell`] (a mutex, a
+//! condvar and the interruptible wait loop). It does not decide what an interrupt means
+//! (signal, kill, time-out): the engine and the ABI layers do.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+use super::errno::{Errno, KResult};
+
+/// Locks `m`, taking over the data if a thread panicked while holding it: the kernel's
+/// invariants are kept by each critical section before anything that could panic, and a
+/// poisoned lock must not turn into a panic reachable from the guest.
+pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Something a blocked thread sleeps on and that can be woken from outside.
+pub trait Waker: Send + Sync {
+    /// Wakes every thread sleeping on this object so that it re-checks its condition. Must
+    /// take the same mutex the sleepers check their condition under (see the module docs).
+    fn wake(&self);
+}
+
+#[derive(Default)]
+struct InterruptInner {
+    /// Set by [`Interrupt::interrupt`], cleared by [`Interrupt::clear`].
+    flag: AtomicBool,
+    /// Waiters currently blocked on behalf of this interrupt's process, by registration id.
+    /// A leaf lock: never held while taking another lock (wakers run after it is released).
+    wakers: Mutex<Vec<(u64, Arc<dyn Waker>)>>,
+    next_id: AtomicU64,
+}
+
+/// A cancel token for one process's blocking waits. Cloning shares the token.
+#[derive(Clone, Default)]
+pub struct Interrupt {
+    inner: Arc<InterruptInner>,
+}
+
+impl std::fmt::Debug for Interrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interrupt")
+            .field("interrupted", &self.is_interrupted())
+            .finish()
+    }
+}
+
+impl Interrupt {
+    /// A token that is not set.
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    /// Sets the token and wakes every wait blocked on it; they return `EINTR`. The token
+    /// stays set (later waits fail at once) until [`Interrupt::clear`].
+    pub fn interrupt(&self) {
+        self.inner.flag.store(true, Ordering::SeqCst);
+        let wakers: Vec<Arc<dyn Waker>> = lock(&self.inner.wakers)
+            .iter()
+            .map(|(_, w)| Arc::clone(w))
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    /// Whether the token is set.
+    pub fn is_interrupted(&self) -> bool {
+        self.inner.flag.load(Ordering::SeqCst)
+    }
+
+    /// Unsets the token (for example once the ABI layer has delivered a signal).
+    pub fn clear(&self) {
+        self.inner.flag.store(false, Ordering::SeqCst);
+    }
+
+    /// Fails with `EINTR` if the token is set.
+    pub fn check(&self) -> KResult<()> {
+        if self.is_interrupted() {
+            Err(Errno::EINTR)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Registers `waker` to be woken when the token is set, until the returned guard is
+    /// dropped. Register before checking [`Interrupt::is_interrupted`] under the waker's
+    /// mutex, so no interrupt falls between the check and the sleep.
+    pub fn register(&self, waker: Arc<dyn Waker>) -> Registration<'_> {
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.wakers).push((id, waker));
+        Registration { interrupt: self, id }
+    }
+}
+
+/// Keeps a [`Waker`] registered with an [`Interrupt`]; unregisters on drop.
+pub struct Registration<'a> {
+    interrupt: &'a Interrupt,
+    id: u64,
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        lock(&self.interrupt.inner.wakers).retain(|(id, _)| *id != self.id);
+    }
+}
+
+/// State guarded by a mutex, with a condvar to wait for changes of it: the building block
+/// of every blocking object of the kernel (pipes, the process table, host input streams).
+#[derive(Default)]
+pub(crate) struct WaitCell<T> {
+    state: Mutex<T>,
+    changed: Condvar,
+}
+
+impl<T: Send + 'static> Waker for WaitCell<T> {
+    fn wake(&self) {
+        // Taking the lock orders this wake-up after the waiter's check (module docs).
+        drop(lock(&self.state));
+        self.changed.notify_all();
+    }
+}
+
+impl<T: Send + 'static> WaitCell<T> {
+    pub(crate) fn new(state: T) -> WaitCell<T> {
+        WaitCell {
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        lock(&self.state)
+    }
+
+    /// Wakes every waiter to re-check its condition. Call after changing the state.
+    pub(crate) fn notify(&self) {
+        self.changed.notify_all();
+    }
+
+    /// Runs `ready` under the lock until it returns `Some`, sleeping between tries until the
+    /// state changes. Fails with `EINTR` (without calling `ready` again) once `intr` is set,
+    /// but a condition already met wins over a pending interrupt, as in Linux, which only
+    /// looks at signals when about to sleep.
+    pub(crate) fn wait_until<R>(
+        self: &Arc<Self>,
+        intr: &Interrupt,
+        mut ready: impl FnMut(&mut T) -> Option<R>,
+    ) -> KResult<R> {
+        let _registration = intr.register(Arc::clone(self) as Arc<dyn Waker>);
+        let mut guard = self.lock();
+        loop {
+            if let Some(r) = ready(&mut guard) {
+                return Ok(r);
+            }
+            intr.check()?;
+            guard = self
+                .changed
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+    use std::time::Duration;
+
+    #[test]
+    fn interrupt_wakes_a_waiter() {
+        let cell = Arc::new(WaitCell::new(false));
+        let intr = Interrupt::new();
+        let (c, i) = (Arc::clone(&cell), intr.clone());
+        let t = thread::spawn(move || c.wait_until(&i, |done| done.then_some(())));
+        thread::sleep(Duration::from_millis(50));
+        intr.interrupt();
+        assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
+        // The registration is gone once the wait returned.
+        assert!(lock(&intr.inner.wakers).is_empty());
+    }
+
+    #[test]
+    fn ready_state_wins_over_pending_interrupt() {
+        let cell = Arc::new(WaitCell::new(true));
+        let intr = Interrupt::new();
+        intr.interrupt();
+        assert_eq!(cell.wait_until(&intr, |done| done.then_some(7)), Ok(7));
+        let cell = Arc::new(WaitCell::new(false));
+        assert_eq!(
+            cell.wait_until(&intr, |done| done.then_some(7)),
+            Err(Errno::EINTR)
+        );
+        intr.clear();
+        assert!(!intr.is_interrupted());
+        assert_eq!(intr.check(), Ok(()));
+    }
+
+    #[test]
+    fn state_change_wakes_a_waiter() {
+        let cell = Arc::new(WaitCell::new(0u32));
+        let intr = Interrupt::new();
+        let c = Arc::clone(&cell);
+        let t = thread::spawn(move || c.wait_until(&intr, |n| (*n >= 3).then_some(*n)));
+        for _ in 0..3 {
+            thread::sleep(Duration::from_millis(10));
+            *cell.lock() += 1;
+            cell.notify();
+        }
+        assert_eq!(t.join().unwrap(), Ok(3));
+    }
+}

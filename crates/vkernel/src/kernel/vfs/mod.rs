@@ -1,0 +1,688 @@
+//! The virtual filesystem of one container: the image's files (read-only, shared) overlaid
+//! by the container's own writable layer, with Linux's path and directory semantics.
+//!
+//! [`Vfs`] owns the namespace calls (`openat`, `mkdirat`, `unlinkat`, `renameat2`,
+//! `linkat`, `symlinkat`, `readlinkat`, `fstatat`, `utimensat`, `fchmodat`, `fchownat`,
+//! `truncate`) and getcwd. I/O through an open description is [`super::FileDescription`]'s;
+//! the lower layer is [`Image`]; inodes and the writable layer's accounting are
+//! [`inode`]'s; path walking is [`path`]'s.
+//!
+//! Copy-on-write is per inode and lazy: creating a `Vfs` makes one inode (the root); a
+//! directory's children become inodes when a lookup or a listing first reaches it; a file
+//! keeps the image's bytes (`Arc<[u8]>`) until its first write. Dropping the `Vfs` (and the
+//! descriptions that still hold inodes) drops the layer.
+//!
+//! Credentials are root's: no permission is checked (see [`super::stat::is_executable`]
+//! for the one exception, exec).
+//!
+//! # Lock order
+//!
+//! Take locks in this order; never take an earlier one while holding a later one.
+//!
+//! 1. `Vfs::rename_lock`: renames only. While it is held, which directory is inside which
+//!    cannot change, so a rename can check that it does not move a directory into itself.
+//! 2. A [`FileDescription`]'s offset lock.
+//! 3. Directory states (`DirState`). A thread holds at most one, with two exceptions:
+//!    `rmdir` (and rename over a directory) holds the parent, then the child; a rename,
+//!    under `rename_lock`, holds the two parents (ascending inode number), then the moved
+//!    directory and the replaced one. Walking up the tree (getcwd, the rename checks)
+//!    takes one at a time.
+//! 4. A regular file's data.
+//! 5. An inode's metadata.
+//! 6. Leaves, never held while taking another lock: the layer's hard-link map, an
+//!    [`super::Interrupt`]'s waker list, pipe and process-table states (their waits
+//!    register with an interrupt before locking).
+
+pub(crate) mod device;
+pub mod image;
+pub mod inode;
+pub mod path;
+
+use std::sync::{Arc, Mutex};
+
+pub use image::Image;
+pub use inode::{Dirent, FileContents, Inode};
+pub use path::{MAX_SYMLINK_HOPS, NAME_MAX, PATH_MAX};
+
+use self::inode::{Body, ENTRY_COST, Layer, MAX_LINKS};
+use self::path::{Last, Parent, check_path};
+use super::clock::Clock;
+use super::errno::{Errno, KResult};
+use super::file::{FileDescription, Target};
+use super::flags::{
+    AT_EMPTY_PATH, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
+    OFlags, RENAME_NOREPLACE, SetTime,
+};
+use super::interrupt::lock;
+use super::stat::{Stat, is_executable};
+
+/// What a new directory entry named `name` costs the writable layer.
+fn entry_charge(name: &[u8]) -> u64 {
+    ENTRY_COST + name.len() as u64
+}
+
+/// One container's filesystem.
+pub struct Vfs {
+    layer: Arc<Layer>,
+    root: Arc<Inode>,
+    /// See the lock order in the module docs.
+    rename_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Vfs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vfs")
+            .field("writable_bytes", &self.writable_bytes())
+            .field("materialized_inodes", &self.materialized_inodes())
+            .finish()
+    }
+}
+
+impl Drop for Vfs {
+    fn drop(&mut self) {
+        self.layer.clear_hard_links();
+    }
+}
+
+impl Vfs {
+    /// A fresh view of `image` whose writable layer may grow to `max_writable_bytes`.
+    pub fn new(image: Arc<Image>, clock: Arc<dyn Clock>, max_writable_bytes: u64) -> Vfs {
+        let layer = Arc::new(Layer::new(image, clock, max_writable_bytes));
+        let root = layer.root();
+        Vfs {
+            layer,
+            root,
+            rename_lock: Mutex::new(()),
+        }
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Arc<Inode> {
+        &self.root
+    }
+
+    /// The image this view overlays.
+    pub fn image(&self) -> &Arc<Image> {
+        &self.layer.image
+    }
+
+    /// Bytes the writable layer holds (charged against its limit).
+    pub fn writable_bytes(&self) -> u64 {
+        self.layer.used()
+    }
+
+    /// Inodes made so far in this view (from the image or new).
+    pub fn materialized_inodes(&self) -> u64 {
+        self.layer.materialized()
+    }
+
+    /// Resolves `path` from `dir` (see [`path`] for the rules), following a symlink in the
+    /// last component if `follow`.
+    pub fn lookup(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
+        self.walk(dir, path, follow, &mut 0)
+    }
+
+    /// The inode `path` names, or `dir` itself for an empty path with `AT_EMPTY_PATH`.
+    fn lookup_at(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> KResult<Arc<Inode>> {
+        if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
+            return Ok(Arc::clone(dir));
+        }
+        self.lookup(dir, path, flags & AT_SYMLINK_NOFOLLOW == 0)
+    }
+
+    /// Openat implements Linux syscall openat(2). `mode` (for `O_CREAT`) is used as given:
+    /// the caller applies its umask. `O_TMPFILE` is not supported (`EOPNOTSUPP`), nor is
+    /// opening a fifo; `O_CLOEXEC` is for the caller's fd table.
+    pub fn openat(&self, dir: &Arc<Inode>, path: &[u8], flags: OFlags, mode: u32) -> KResult<Arc<FileDescription>> {
+        if flags.contains(OFlags::TMPFILE) {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        let follow = !flags.contains(OFlags::NOFOLLOW);
+        if flags.contains(OFlags::PATH) {
+            // O_PATH ignores every flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
+            let inode = self.lookup(dir, path, follow)?;
+            if flags.contains(OFlags::DIRECTORY) && !inode.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            return Ok(FileDescription::new(Target::Path(inode), OFlags::PATH));
+        }
+        let inode = if flags.contains(OFlags::CREAT) {
+            if flags.contains(OFlags::DIRECTORY) {
+                // Linux 6.4 and later.
+                return Err(Errno::EINVAL);
+            }
+            let inode = self.open_create(dir, path, flags, mode)?;
+            if inode.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+            inode
+        } else {
+            self.lookup(dir, path, follow)?
+        };
+        if flags.contains(OFlags::DIRECTORY) && !inode.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let target = match &inode.body {
+            Body::Symlink(_) => return Err(Errno::ELOOP),
+            Body::Dir(_) if flags.writable() => return Err(Errno::EISDIR),
+            Body::Dir(_) => Target::Directory(inode),
+            Body::Regular(_) => {
+                // Linux truncates even with O_RDONLY.
+                if flags.contains(OFlags::TRUNC) {
+                    inode.set_size(0)?;
+                }
+                Target::Regular(inode)
+            }
+            Body::Device(d) => match d.driver() {
+                Some(_) => Target::Device(inode),
+                None => return Err(Errno::ENXIO),
+            },
+            Body::Fifo => return Err(Errno::EOPNOTSUPP),
+        };
+        Ok(FileDescription::new(target, flags))
+    }
+
+    /// The `O_CREAT` lookup: the existing file (following symlinks in the last component
+    /// unless `O_NOFOLLOW`, even dangling ones, whose target is created), or a new regular
+    /// file. `O_EXCL` fails on any existing name, a symlink included.
+    fn open_create(&self, dir: &Arc<Inode>, path: &[u8], flags: OFlags, mode: u32) -> KResult<Arc<Inode>> {
+        let mut hops = 0;
+        let mut p = self.walk_parent(dir, path, &mut hops)?;
+        loop {
+            let Last::Name(name) = &p.last else {
+                return Err(Errno::EISDIR);
+            };
+            if p.trailing_slash {
+                return Err(Errno::EISDIR);
+            }
+            let existing = {
+                let mut st = p.dir.dir()?;
+                match st.get(name) {
+                    Some(e) => Arc::clone(&e.inode),
+                    None => {
+                        if st.removed {
+                            return Err(Errno::ENOENT);
+                        }
+                        let charge = entry_charge(name);
+                        p.dir.charge(charge)?;
+                        let inode = self.layer.new_file(mode);
+                        st.insert(name, Arc::clone(&inode), charge);
+                        drop(st);
+                        p.dir.touch_modified();
+                        return Ok(inode);
+                    }
+                }
+            };
+            if flags.contains(OFlags::EXCL) {
+                return Err(Errno::EEXIST);
+            }
+            let Some(target) = existing.symlink_target().filter(|_| !flags.contains(OFlags::NOFOLLOW))
+            else {
+                return Ok(existing);
+            };
+            hops += 1;
+            if hops > MAX_SYMLINK_HOPS {
+                return Err(Errno::ELOOP);
+            }
+            p = self.walk_parent(&p.dir, target, &mut hops)?;
+        }
+    }
+
+    /// Mkdirat implements Linux syscall mkdirat(2). `mode` is used as given (the caller
+    /// applies its umask).
+    pub fn mkdirat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> KResult<()> {
+        let p = self.walk_parent(dir, path, &mut 0)?;
+        let Last::Name(name) = &p.last else {
+            return Err(Errno::EEXIST);
+        };
+        let mut st = p.dir.dir()?;
+        if st.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if st.removed {
+            return Err(Errno::ENOENT);
+        }
+        let charge = entry_charge(name);
+        p.dir.charge(charge)?;
+        let inode = self.layer.new_dir(mode, &p.dir, name);
+        st.insert(name, inode, charge);
+        drop(st);
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    /// One link fewer to a non-directory: nlink and ctime.
+    fn drop_link(&self, inode: &Inode) {
+        let now = self.layer.now();
+        let nlink = {
+            let mut m = inode.meta();
+            m.nlink = m.nlink.saturating_sub(1);
+            m.ctime = now;
+            m.nlink
+        };
+        if nlink == 0 && inode.is_shared_link() {
+            self.layer.forget_hard_link(inode.ino());
+        }
+    }
+
+    /// Unlinkat implements Linux syscall unlinkat(2): `unlink`, or `rmdir` with
+    /// `AT_REMOVEDIR`. Open descriptions of an unlinked file keep it (and its data) until
+    /// the last one is closed.
+    pub fn unlinkat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> KResult<()> {
+        if flags & !AT_REMOVEDIR != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let p = self.walk_parent(dir, path, &mut 0)?;
+        if flags & AT_REMOVEDIR != 0 {
+            return self.rmdir(p);
+        }
+        let Last::Name(name) = &p.last else {
+            return Err(Errno::EISDIR);
+        };
+        let mut st = p.dir.dir()?;
+        let inode = st.lookup(name)?;
+        if inode.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        if p.trailing_slash {
+            return Err(Errno::ENOTDIR);
+        }
+        if let Some(entry) = st.remove(name) {
+            p.dir.uncharge(entry.charge);
+        }
+        drop(st);
+        self.drop_link(&inode);
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    fn rmdir(&self, p: Parent) -> KResult<()> {
+        let name = match &p.last {
+            Last::Name(name) => name,
+            Last::Dot => return Err(Errno::EINVAL),
+            Last::DotDot => return Err(Errno::ENOTEMPTY),
+            Last::Root => return Err(Errno::EBUSY),
+        };
+        let mut st = p.dir.dir()?;
+        let child = st.lookup(name)?;
+        if !child.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        {
+            let mut cst = child.dir()?;
+            if !cst.is_empty() {
+                return Err(Errno::ENOTEMPTY);
+            }
+            cst.removed = true;
+        }
+        if let Some(entry) = st.remove(name) {
+            p.dir.uncharge(entry.charge);
+        }
+        drop(st);
+        child.touch_changed();
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    /// Linkat implements Linux syscall linkat(2): `AT_SYMLINK_FOLLOW` follows a symlink
+    /// named by `oldpath`; `AT_EMPTY_PATH` with an empty `oldpath` links `olddir` itself.
+    pub fn linkat(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> KResult<()> {
+        if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let src = if oldpath.is_empty() && flags & AT_EMPTY_PATH != 0 {
+            Arc::clone(olddir)
+        } else {
+            self.lookup(olddir, oldpath, flags & AT_SYMLINK_FOLLOW != 0)?
+        };
+        let p = self.walk_parent(newdir, newpath, &mut 0)?;
+        let Last::Name(name) = &p.last else {
+            return Err(Errno::EEXIST);
+        };
+        let mut st = p.dir.dir()?;
+        if st.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if p.trailing_slash || st.removed {
+            return Err(Errno::ENOENT);
+        }
+        if src.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        let charge = entry_charge(name);
+        {
+            let mut m = src.meta();
+            if m.nlink == 0 {
+                return Err(Errno::ENOENT);
+            }
+            if m.nlink >= MAX_LINKS {
+                return Err(Errno::EMLINK);
+            }
+            p.dir.charge(charge)?;
+            m.nlink += 1;
+            m.ctime = self.layer.now();
+        }
+        st.insert(name, src, charge);
+        drop(st);
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    /// Symlinkat implements Linux syscall symlinkat(2). The target is stored as given,
+    /// not resolved.
+    pub fn symlinkat(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> KResult<()> {
+        check_path(target)?;
+        let p = self.walk_parent(dir, path, &mut 0)?;
+        let Last::Name(name) = &p.last else {
+            return Err(Errno::EEXIST);
+        };
+        let mut st = p.dir.dir()?;
+        if st.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if p.trailing_slash || st.removed {
+            return Err(Errno::ENOENT);
+        }
+        let charge = entry_charge(name);
+        let inode = self.layer.new_symlink(target)?;
+        p.dir.charge(charge)?;
+        st.insert(name, inode, charge);
+        drop(st);
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    /// Readlinkat implements Linux syscall readlinkat(2): the whole target (the ABI layer
+    /// truncates it to the caller's buffer). An empty path reads `dir` itself, which must
+    /// be a symlink (opened with `O_PATH | O_NOFOLLOW`).
+    pub fn readlinkat(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Vec<u8>> {
+        let inode = if path.is_empty() {
+            if !dir.is_symlink() {
+                return Err(Errno::ENOENT);
+            }
+            Arc::clone(dir)
+        } else {
+            self.lookup(dir, path, false)?
+        };
+        inode.symlink_target().map(<[u8]>::to_vec).ok_or(Errno::EINVAL)
+    }
+
+    /// Fstatat implements Linux syscall newfstatat(2) with `AT_SYMLINK_NOFOLLOW`,
+    /// `AT_EMPTY_PATH` (`dir` itself; for an fd that is not a file of this filesystem, the
+    /// ABI layer calls [`FileDescription::fstat`]) and `AT_NO_AUTOMOUNT` (ignored).
+    pub fn fstatat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> KResult<Stat> {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(self.lookup_at(dir, path, flags)?.stat())
+    }
+
+    /// Utimensat implements Linux syscall utimensat(2) with a path: sets atime and mtime
+    /// (`times`), and ctime to now unless both are [`SetTime::Omit`]. A NULL `times` is
+    /// `[SetTime::Now; 2]`; a NULL path is [`FileDescription::futimens`].
+    pub fn utimensat(&self, dir: &Arc<Inode>, path: &[u8], times: [SetTime; 2], flags: u32) -> KResult<()> {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.lookup_at(dir, path, flags)?.set_times(times[0], times[1]);
+        Ok(())
+    }
+
+    /// Fchmodat implements Linux syscall fchmodat2(2) (`fchmodat` is `flags` 0). A symlink
+    /// itself (`AT_SYMLINK_NOFOLLOW`) cannot be changed: `EOPNOTSUPP`, as on Linux.
+    pub fn fchmodat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, flags: u32) -> KResult<()> {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let inode = self.lookup_at(dir, path, flags)?;
+        if inode.is_symlink() {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        inode.chmod(mode);
+        Ok(())
+    }
+
+    /// Fchownat implements Linux syscall fchownat(2); `None` leaves an id as it is (-1).
+    pub fn fchownat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        uid: Option<u32>,
+        gid: Option<u32>,
+        flags: u32,
+    ) -> KResult<()> {
+        if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        self.lookup_at(dir, path, flags)?.chown(uid, gid);
+        Ok(())
+    }
+
+    /// Truncate implements Linux syscall truncate(2): shrinks or grows (with zeros) the
+    /// regular file `path` names.
+    pub fn truncate(&self, dir: &Arc<Inode>, path: &[u8], len: i64) -> KResult<()> {
+        let inode = self.lookup(dir, path, true)?;
+        let len = u64::try_from(len).map_err(|_| Errno::EINVAL)?;
+        match inode.body {
+            Body::Regular(_) => inode.set_size(len),
+            Body::Dir(_) => Err(Errno::EISDIR),
+            _ => Err(Errno::EINVAL),
+        }
+    }
+
+    /// Renameat implements Linux syscall renameat(2).
+    pub fn renameat(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+    ) -> KResult<()> {
+        self.renameat2(olddir, oldpath, newdir, newpath, 0)
+    }
+
+    /// Renameat2 implements Linux syscall renameat2(2) with `RENAME_NOREPLACE` (other
+    /// flags: `EINVAL`). rename(2)'s rules: a file replaces a file, a directory replaces
+    /// an empty directory (`ENOTEMPTY` otherwise), a file cannot replace a directory
+    /// (`EISDIR`) nor a directory a file (`ENOTDIR`), a directory cannot move into itself
+    /// (`EINVAL`), `.` and `..` cannot be renamed (`EBUSY`), and renaming a name onto
+    /// another name of the same file does nothing.
+    pub fn renameat2(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> KResult<()> {
+        if flags & !RENAME_NOREPLACE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let noreplace = flags & RENAME_NOREPLACE != 0;
+        let _rename = lock(&self.rename_lock);
+        let op = self.walk_parent(olddir, oldpath, &mut 0)?;
+        let np = self.walk_parent(newdir, newpath, &mut 0)?;
+        let Last::Name(oname) = &op.last else {
+            return Err(Errno::EBUSY);
+        };
+        let Last::Name(nname) = &np.last else {
+            return Err(if noreplace { Errno::EEXIST } else { Errno::EBUSY });
+        };
+        // Each round looks the names up without locks, checks, then locks both parents
+        // and starts over if either name changed meanwhile (only creations and removals
+        // can race with us: other renames wait for rename_lock).
+        loop {
+            let src = op.dir.dir()?.lookup(oname)?;
+            if !src.is_dir() && (op.trailing_slash || np.trailing_slash) {
+                return Err(Errno::ENOTDIR);
+            }
+            if src.is_dir() && self.is_ancestor(&src, &np.dir) {
+                return Err(Errno::EINVAL);
+            }
+            let dst = match np.dir.dir()?.lookup(nname) {
+                Ok(inode) => Some(inode),
+                Err(Errno::ENOENT) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(d) = &dst {
+                if d.is_dir() && self.is_ancestor(d, &op.dir) {
+                    return Err(Errno::ENOTEMPTY);
+                }
+                if noreplace {
+                    return Err(Errno::EEXIST);
+                }
+                if Arc::ptr_eq(d, &src) {
+                    return Ok(());
+                }
+                if src.is_dir() && !d.is_dir() {
+                    return Err(Errno::ENOTDIR);
+                }
+                if !src.is_dir() && d.is_dir() {
+                    return Err(Errno::EISDIR);
+                }
+            }
+            let same_dir = Arc::ptr_eq(&op.dir, &np.dir);
+            let (mut ost, mut nst) = if same_dir {
+                (op.dir.dir()?, None)
+            } else if op.dir.ino() < np.dir.ino() {
+                let o = op.dir.dir()?;
+                (o, Some(np.dir.dir()?))
+            } else {
+                let n = np.dir.dir()?;
+                (op.dir.dir()?, Some(n))
+            };
+            let src_now = ost.get(oname).map(|e| Arc::clone(&e.inode));
+            let new_st = nst.as_deref_mut().unwrap_or(&mut *ost);
+            let dst_now = new_st.get(nname).map(|e| Arc::clone(&e.inode));
+            let unchanged = src_now.is_some_and(|s| Arc::ptr_eq(&s, &src))
+                && match (&dst, &dst_now) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                    _ => false,
+                };
+            if !unchanged {
+                continue;
+            }
+            if new_st.removed {
+                return Err(Errno::ENOENT);
+            }
+            // A directory being replaced must be empty; it is gone once we commit.
+            let mut dst_state = match &dst {
+                Some(d) if d.is_dir() => {
+                    let ds = d.dir()?;
+                    if !ds.is_empty() {
+                        return Err(Errno::ENOTEMPTY);
+                    }
+                    Some(ds)
+                }
+                _ => None,
+            };
+            // Commit: nothing below fails.
+            let new_dir_inode = &np.dir;
+            if let Some(replaced) = new_st.remove(nname) {
+                new_dir_inode.uncharge(replaced.charge);
+            }
+            let Some(moved) = ost.remove(oname) else {
+                return Err(Errno::ENOENT);
+            };
+            if !same_dir {
+                op.dir.transfer_charge(new_dir_inode, moved.charge);
+            }
+            let new_st = nst.as_deref_mut().unwrap_or(&mut *ost);
+            new_st.insert(nname, Arc::clone(&src), moved.charge);
+            if let Some(ds) = dst_state.as_mut() {
+                ds.removed = true;
+            }
+            drop(dst_state);
+            if let Some(mut ss) = src.dir_state() {
+                ss.parent = Arc::downgrade(new_dir_inode);
+                ss.name = nname.as_slice().into();
+            }
+            drop(nst);
+            drop(ost);
+            if let Some(d) = &dst {
+                if d.is_dir() {
+                    d.touch_changed();
+                } else {
+                    self.drop_link(d);
+                }
+            }
+            src.touch_changed();
+            op.dir.touch_modified();
+            if !same_dir {
+                np.dir.touch_modified();
+            }
+            return Ok(());
+        }
+    }
+
+    /// Whether `dir` is `node` or one of its ancestors (walking up from `node`).
+    fn is_ancestor(&self, dir: &Arc<Inode>, node: &Arc<Inode>) -> bool {
+        let mut cur = Arc::clone(node);
+        loop {
+            if Arc::ptr_eq(&cur, dir) {
+                return true;
+            }
+            match cur.parent() {
+                Some(p) => cur = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// Getcwd implements Linux syscall getcwd(2) for the directory `dir`: its absolute
+    /// path, from the names it is linked under now (so it follows renames). `ENOENT` if it
+    /// was removed.
+    pub fn getcwd(&self, dir: &Arc<Inode>) -> KResult<Vec<u8>> {
+        let mut names: Vec<Box<[u8]>> = Vec::new();
+        let mut len = 0usize;
+        let mut cur = Arc::clone(dir);
+        while !Arc::ptr_eq(&cur, &self.root) {
+            let (parent, name) = {
+                let st = cur.dir_state().ok_or(Errno::ENOTDIR)?;
+                if st.removed {
+                    return Err(Errno::ENOENT);
+                }
+                (st.parent.upgrade(), st.name.clone())
+            };
+            len += name.len() + 1;
+            if len >= PATH_MAX {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            names.push(name);
+            cur = parent.ok_or(Errno::ENOENT)?;
+        }
+        if names.is_empty() {
+            return Ok(b"/".to_vec());
+        }
+        let mut out = Vec::with_capacity(len);
+        for name in names.iter().rev() {
+            out.push(b'/');
+            out.extend_from_slice(name);
+        }
+        Ok(out)
+    }
+
+    /// What execve(2) may run at `path`: the file, following symlinks, if it is a regular
+    /// file with an execute bit ([`is_executable`]); `EACCES` otherwise.
+    pub fn exec_lookup(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Arc<Inode>> {
+        let inode = self.lookup(dir, path, true)?;
+        if is_executable(&inode.stat()) {
+            Ok(inode)
+        } else {
+            Err(Errno::EACCES)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
+#[cfg(all(test, target_os = "linux"))]
+mod differential;
