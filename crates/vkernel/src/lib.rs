@@ -9,6 +9,7 @@
 //! - [`engine`]: wasmtime (the only module that imports it): configuration,
 //!   the pooling allocator, compiled code cached on disk by content hash.
 
+pub mod abi;
 pub mod bundle;
 pub mod engine;
 pub mod gate;

@@ -8,11 +8,15 @@
 //! implement system calls (the ABIs do, on the kernel core).
 
 mod cache;
+mod run;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 pub use cache::{CodeCache, CompileSource};
+pub use run::{LoadedMegabinary, RunEnd, RunRequest, RunResult};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// What went wrong in the engine.
@@ -98,6 +102,39 @@ pub fn config(limits: &EngineLimits, pooling: bool) -> Config {
 /// Creates an engine.
 pub fn engine(limits: &EngineLimits, pooling: bool) -> Result<Engine, EngineError> {
     Engine::new(&config(limits, pooling)).map_err(|e| EngineError::Config(format!("{e:#}")))
+}
+
+/// Advances an engine's epoch every `tick`, on a thread of its own, until dropped:
+/// the clock behind wall-clock limits (`RunRequest::deadline_ticks`).
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub fn start(engine: &Engine, tick: Duration) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("vkernel-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    engine.increment_epoch();
+                }
+            })
+            .ok();
+        EpochTicker { stop, thread }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 #[cfg(test)]

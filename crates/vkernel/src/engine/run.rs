@@ -1,0 +1,395 @@
+//! Running one program of a megabinary: one instance per process.
+//!
+//! A [`LoadedMegabinary`] is made once per bundle: the compiled module and an
+//! `InstancePre` with every preview1 function defined, so starting a process is
+//! only an instantiation (a pool slot, copy-on-write memory images) and a call to
+//! `_dispatch`. WASI calls go to the process's [`WasiHost`] with the memory of
+//! the program that was dispatched.
+
+use std::time::{Duration, Instant};
+
+use wasmtime::{
+    Caller, Engine, FuncType, InstancePre, Linker, Memory, Module, Store, StoreLimits,
+    StoreLimitsBuilder, Val, ValType,
+};
+
+use super::EngineError;
+use crate::abi::wasi_p1::{FUNCS, HostExit, Ty, WasiHost};
+
+/// What a store holds for one process.
+pub struct GuestState {
+    host: Box<dyn WasiHost>,
+    /// The dispatched program's WASI memory.
+    memory: Option<Memory>,
+    limits: StoreLimits,
+}
+
+/// `proc_exit` unwinding out of the guest.
+#[derive(Debug)]
+struct ProcExit(i32);
+
+impl std::fmt::Display for ProcExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "proc_exit({})", self.0)
+    }
+}
+
+impl std::error::Error for ProcExit {}
+
+/// The process was killed from the host side.
+#[derive(Debug)]
+struct Killed(String);
+
+impl std::fmt::Display for Killed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "killed: {}", self.0)
+    }
+}
+
+impl std::error::Error for Killed {}
+
+/// A megabinary compiled and linked, ready to start processes.
+pub struct LoadedMegabinary {
+    pre: InstancePre<GuestState>,
+}
+
+/// What to run.
+pub struct RunRequest {
+    /// The process's WASI implementation (its kernel process, fds, ...).
+    pub host: Box<dyn WasiHost>,
+    pub dispatch_id: u64,
+    /// The export of the program's memory (from the manifest).
+    pub memory_export: String,
+    /// argv, argv[0] included.
+    pub argv: Vec<Vec<u8>>,
+    /// Wall-clock limit, in epoch ticks of the engine's ticker.
+    pub deadline_ticks: Option<u64>,
+    /// Largest size any one memory of the instance may grow to.
+    pub max_memory_bytes: usize,
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Its entry returned this status, or it called `proc_exit`.
+    Exited(i32),
+    /// It trapped (the message is wasmtime's).
+    Trapped(String),
+    /// It ran past its wall-clock limit.
+    TimedOut,
+    /// The host stopped it.
+    Killed(String),
+    /// `_dispatch` refused: -1 unknown id, -2 already dispatched.
+    DispatchRefused(i32),
+    /// It could not start (instantiation failed: pool exhausted, ...).
+    StartFailed(String),
+}
+
+/// The end and how long the phases took.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    pub end: RunEnd,
+    pub instantiate: Duration,
+    pub run: Duration,
+}
+
+impl LoadedMegabinary {
+    /// Links `module` against the preview1 table, once.
+    pub fn new(engine: &Engine, module: &Module) -> Result<Self, EngineError> {
+        let mut linker: Linker<GuestState> = Linker::new(engine);
+        for (index, (name, params)) in FUNCS.iter().enumerate() {
+            let params = params.iter().map(|t| match t {
+                Ty::I32 => ValType::I32,
+                Ty::I64 => ValType::I64,
+            });
+            let results: &[ValType] = if *name == "proc_exit" {
+                &[]
+            } else {
+                &[ValType::I32]
+            };
+            let ty = FuncType::new(engine, params, results.iter().cloned());
+            linker
+                .func_new(
+                    "wasi_snapshot_preview1",
+                    name,
+                    ty,
+                    move |caller, args, results| host_call(caller, index, args, results),
+                )
+                .map_err(|e| EngineError::Config(format!("defining {name}: {e:#}")))?;
+        }
+        let pre = linker
+            .instantiate_pre(module)
+            .map_err(|e| EngineError::Compile {
+                what: "linking the megabinary".into(),
+                reason: format!("{e:#}"),
+            })?;
+        Ok(LoadedMegabinary { pre })
+    }
+
+    /// Starts and runs one process to its end, on the calling thread.
+    pub fn run(&self, req: RunRequest) -> RunResult {
+        let started = Instant::now();
+        let engine = self.pre.module().engine();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(req.max_memory_bytes)
+            .instances(1)
+            .build();
+        let mut store = Store::new(
+            engine,
+            GuestState {
+                host: req.host,
+                memory: None,
+                limits,
+            },
+        );
+        store.limiter(|s| &mut s.limits);
+        match req.deadline_ticks {
+            Some(ticks) => store.set_epoch_deadline(ticks.max(1)),
+            // wasmtime adds the delta to the current epoch: keep clear of overflow.
+            None => store.set_epoch_deadline(u64::MAX / 2),
+        }
+        store.epoch_deadline_trap();
+        let result = |end, instantiate, run| RunResult {
+            end,
+            instantiate,
+            run,
+        };
+        let instance = match self.pre.instantiate(&mut store) {
+            Ok(i) => i,
+            Err(e) => {
+                return result(
+                    RunEnd::StartFailed(format!("{e:#}")),
+                    started.elapsed(),
+                    Duration::ZERO,
+                );
+            }
+        };
+        let instantiate = started.elapsed();
+        let run_started = Instant::now();
+        let end = (|| {
+            let memory = instance
+                .get_memory(&mut store, "memory")
+                .ok_or("the megabinary exports no `memory`")?;
+            let buffer = instance
+                .get_typed_func::<i32, i32>(&mut store, "__dispatch_buffer")
+                .map_err(|_| "the megabinary has no `__dispatch_buffer`")?;
+            let dispatch = instance
+                .get_typed_func::<(i64, i32, i32), i32>(&mut store, "_dispatch")
+                .map_err(|_| "the megabinary has no `_dispatch`")?;
+            store.data_mut().memory = instance.get_memory(&mut store, &req.memory_export);
+            let size: usize = req.argv.iter().map(|a| 4 + a.len() + 1).sum();
+            let size = i32::try_from(size).map_err(|_| "argv too large")?;
+            let base = match buffer.call(&mut store, size) {
+                Ok(b) if b >= 0 => b as u32,
+                _ => return Err("no room for argv in the dispatcher's memory"),
+            };
+            let mut bytes = Vec::with_capacity(size as usize);
+            let mut next = base as usize + 4 * req.argv.len();
+            for arg in &req.argv {
+                bytes.extend_from_slice(&(next as u32).to_le_bytes());
+                next += arg.len() + 1;
+            }
+            for arg in &req.argv {
+                bytes.extend_from_slice(arg);
+                bytes.push(0);
+            }
+            memory
+                .write(&mut store, base as usize, &bytes)
+                .map_err(|_| "argv outside the dispatcher's memory")?;
+            Ok(dispatch.call(
+                &mut store,
+                (req.dispatch_id as i64, req.argv.len() as i32, base as i32),
+            ))
+        })();
+        let end = match end {
+            Err(reason) => RunEnd::StartFailed(reason.to_string()),
+            Ok(Ok(status)) if status >= 0 => RunEnd::Exited(status),
+            Ok(Ok(refused)) => RunEnd::DispatchRefused(refused),
+            Ok(Err(e)) => classify(e),
+        };
+        result(end, instantiate, run_started.elapsed())
+    }
+}
+
+fn classify(e: wasmtime::Error) -> RunEnd {
+    if let Some(ProcExit(code)) = e.downcast_ref::<ProcExit>() {
+        return RunEnd::Exited(*code);
+    }
+    if let Some(Killed(why)) = e.downcast_ref::<Killed>() {
+        return RunEnd::Killed(why.clone());
+    }
+    if let Some(wasmtime::Trap::Interrupt) = e.downcast_ref::<wasmtime::Trap>() {
+        return RunEnd::TimedOut;
+    }
+    RunEnd::Trapped(format!("{e:#}"))
+}
+
+fn host_call(
+    mut caller: Caller<'_, GuestState>,
+    func: usize,
+    args: &[Val],
+    results: &mut [Val],
+) -> wasmtime::Result<()> {
+    let mut wide = [0i64; 9];
+    for (slot, v) in wide.iter_mut().zip(args) {
+        *slot = match v {
+            Val::I32(x) => i64::from(*x),
+            Val::I64(x) => *x,
+            _ => 0,
+        };
+    }
+    let Some(memory) = caller.data().memory else {
+        return Err(Killed("WASI call before a program was dispatched".into()).into());
+    };
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    match state.host.call(func, bytes, &wide[..args.len()]) {
+        Ok(errno) => {
+            if let Some(r) = results.first_mut() {
+                *r = Val::I32(errno);
+            }
+            Ok(())
+        }
+        Err(HostExit::Exit(code)) => Err(ProcExit(code).into()),
+        Err(HostExit::Kill(why)) => Err(Killed(why).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use recompiler_megabinary::{Entry, MergeInput, merge};
+
+    use super::*;
+    use crate::abi::wasi_p1::func_index;
+    use crate::engine::{EngineLimits, EpochTicker, engine};
+
+    /// A test host: fd_write appends to a shared buffer, proc_exit exits,
+    /// everything else is ENOSYS (52).
+    struct Recorder(Arc<Mutex<Vec<u8>>>);
+
+    impl WasiHost for Recorder {
+        fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit> {
+            if Some(func) == func_index("proc_exit") {
+                return Err(HostExit::Exit(args[0] as i32));
+            }
+            if Some(func) != func_index("fd_write") {
+                return Ok(52);
+            }
+            let (iovs, n, nwritten) = (args[1] as usize, args[2] as usize, args[3] as usize);
+            let mut total = 0u32;
+            for i in 0..n {
+                let at = iovs + 8 * i;
+                let ptr = u32::from_le_bytes(memory[at..at + 4].try_into().unwrap()) as usize;
+                let len = u32::from_le_bytes(memory[at + 4..at + 8].try_into().unwrap()) as usize;
+                self.0
+                    .lock()
+                    .unwrap()
+                    .extend_from_slice(&memory[ptr..ptr + len]);
+                total += len as u32;
+            }
+            memory[nwritten..nwritten + 4].copy_from_slice(&total.to_le_bytes());
+            Ok(0)
+        }
+    }
+
+    const PRINT: &str = r#"(module
+        (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 16) "MSG")
+        (func (export "_start")
+          (i32.store (i32.const 0) (i32.const 16))
+          (i32.store (i32.const 4) (i32.const 3))
+          (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (call $exit (i32.const CODE))))"#;
+
+    fn program(msg: &str, code: i32) -> Vec<u8> {
+        wat::parse_str(PRINT.replace("MSG", msg).replace("CODE", &code.to_string())).unwrap()
+    }
+
+    fn load(programs: &[(u64, Vec<u8>)]) -> (Engine, LoadedMegabinary) {
+        let inputs: Vec<MergeInput<'_>> = programs
+            .iter()
+            .map(|(id, wasm)| MergeInput {
+                id: *id,
+                name: format!("{id}"),
+                wasm,
+                entry: Entry::Start,
+            })
+            .collect();
+        let mb = merge(&inputs, &mut |_, _| {}).unwrap();
+        let engine = engine(
+            &EngineLimits {
+                max_instances: 8,
+                total_memories: 64,
+                ..EngineLimits::default()
+            },
+            true,
+        )
+        .unwrap();
+        let module = Module::new(&engine, &mb.wasm).unwrap();
+        let loaded = LoadedMegabinary::new(&engine, &module).unwrap();
+        (engine, loaded)
+    }
+
+    fn request(id: u64, out: &Arc<Mutex<Vec<u8>>>) -> RunRequest {
+        RunRequest {
+            host: Box::new(Recorder(out.clone())),
+            dispatch_id: id,
+            memory_export: recompiler_megabinary::memory_export(id),
+            argv: vec![b"prog".to_vec()],
+            deadline_ticks: None,
+            max_memory_bytes: 64 << 20,
+        }
+    }
+
+    #[test]
+    fn each_program_writes_from_its_own_memory() {
+        let (_engine, loaded) = load(&[(1, program("one", 3)), (2, program("two", 4))]);
+        for (id, text, code) in [(1u64, "one", 3), (2, "two", 4), (1, "one", 3)] {
+            let out = Arc::new(Mutex::new(Vec::new()));
+            let r = loaded.run(request(id, &out));
+            assert_eq!(r.end, RunEnd::Exited(code));
+            assert_eq!(&out.lock().unwrap()[..], text.as_bytes());
+        }
+        let out = Arc::new(Mutex::new(Vec::new()));
+        assert_eq!(
+            loaded.run(request(99, &out)).end,
+            RunEnd::DispatchRefused(-1)
+        );
+    }
+
+    #[test]
+    fn traps_loops_and_memory_hogs_end_with_a_status() {
+        let trap = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "_start") unreachable))"#,
+        )
+        .unwrap();
+        let spin = wat::parse_str(
+            r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#,
+        )
+        .unwrap();
+        let hog = wat::parse_str(
+            r#"(module (memory (export "memory") 1)
+                 (func (export "_start") (if (i32.eq (memory.grow (i32.const 4096)) (i32.const -1)) (then unreachable))))"#,
+        )
+        .unwrap();
+        let (engine, loaded) = load(&[(1, trap), (2, spin), (3, hog)]);
+        let _ticker = EpochTicker::start(&engine, Duration::from_millis(5));
+        let out = Arc::new(Mutex::new(Vec::new()));
+        assert!(matches!(
+            loaded.run(request(1, &out)).end,
+            RunEnd::Trapped(_)
+        ));
+        let mut spin = request(2, &out);
+        spin.deadline_ticks = Some(10);
+        assert_eq!(loaded.run(spin).end, RunEnd::TimedOut);
+        // 4096 pages = 256 MiB, over the 64 MiB limit: memory.grow fails, the
+        // program traps on purpose.
+        assert!(matches!(
+            loaded.run(request(3, &out)).end,
+            RunEnd::Trapped(_)
+        ));
+    }
+}
