@@ -16,27 +16,21 @@ use recompiler_megabinary::{Entry, MergeInput, merge};
 use recompiler_testkit::{RunOptions, dispatch, guests, run};
 use wasm_encoder::Section;
 
-const GUESTS: &[&str] = &[
-    "stdio_filter",
-    "files_args",
-    "bigdata",
-    "rust_echo",
-    "exceptions",
-    "tailcall",
-    "simd",
-    "multivalue",
-    "bulk",
-    "start_section",
-    "multi_memory",
-];
-
 /// `n` distinct programs: the guests in turn, each copy made distinct by a
 /// custom section (so its content hash, and id, differs, as in a real image).
 fn programs(n: usize) -> Vec<(u64, Vec<u8>)> {
+    // Every command guest (the reactor needs an entry name), stdio_filter first:
+    // it is the one the benchmark runs.
+    let mut names: Vec<&str> = guests::all()
+        .iter()
+        .filter(|g| !g.is_reactor())
+        .map(|g| g.name)
+        .collect();
+    names.sort_by_key(|n| *n != "stdio_filter");
     (0..n)
         .map(|i| {
-            let mut wasm = guests::wasm(GUESTS[i % GUESTS.len()]);
-            if i >= GUESTS.len() {
+            let mut wasm = guests::wasm(names[i % names.len()]);
+            if i >= names.len() {
                 wasm_encoder::CustomSection {
                     name: "copy".into(),
                     data: i.to_le_bytes().to_vec().into(),
