@@ -119,7 +119,12 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free fd at or above `min` (`fcntl(F_DUPFD)`).
-    pub fn insert_from(&mut self, min: Fd, file: Arc<FileDescription>, cloexec: bool) -> KResult<Fd> {
+    pub fn insert_from(
+        &mut self,
+        min: Fd,
+        file: Arc<FileDescription>,
+        cloexec: bool,
+    ) -> KResult<Fd> {
         let min = usize::try_from(min).map_err(|_| Errno::EINVAL)?;
         if min >= self.limit {
             return Err(Errno::EINVAL);
@@ -218,10 +223,10 @@ impl FdTable {
     pub fn close_on_exec(&mut self) -> Vec<Arc<FileDescription>> {
         let mut closed = Vec::new();
         for slot in &mut self.slots {
-            if slot.as_ref().is_some_and(|s| s.cloexec) {
-                if let Some(s) = slot.take() {
-                    closed.push(s.file);
-                }
+            if slot.as_ref().is_some_and(|s| s.cloexec)
+                && let Some(s) = slot.take()
+            {
+                closed.push(s.file);
             }
         }
         self.used -= closed.len();
@@ -341,7 +346,10 @@ mod tests {
         assert_eq!(Arc::strong_count(&a), 3);
         let closed = child.close_on_exec();
         assert_eq!(closed.len(), 1);
-        assert_eq!(child.iter().map(|(fd, _, _)| fd).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(
+            child.iter().map(|(fd, _, _)| fd).collect::<Vec<_>>(),
+            vec![0, 2]
+        );
         assert_eq!(child.len(), 2);
         assert_eq!(t.len(), 3, "the parent keeps its fds");
         assert_eq!(child.close_all().len(), 2);

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use super::errno::{Errno, KResult};
 use super::flags::{OFlags, SetTime, Whence};
-use super::interrupt::{Interrupt, lock};
+use super::interrupt::{Interrupt, Waker, Watch, lock};
 use super::pipe::{PipeReader, PipeWriter};
 use super::stat::{FileType, Stat};
 use super::stream::HostStream;
@@ -360,6 +360,32 @@ impl FileDescription {
                 *pos = d.next;
                 count += 1;
             }
+        }
+    }
+
+    /// Getdents from a cookie, leaving the description's offset alone: at most `max`
+    /// entries from `cookie` (0 for the start; otherwise a [`Dirent::next`] this directory
+    /// returned). For ABIs whose directory reads pass the cookie in each call (WASI's
+    /// `fd_readdir`; added for it). `ENOTDIR` unless this is a directory opened for
+    /// listing, `EBADF` for an `O_PATH` description.
+    pub fn read_dir_at(&self, cookie: u64, max: usize) -> KResult<Vec<Dirent>> {
+        match &self.target {
+            Target::Directory(inode) => inode.read_dir(cookie, max),
+            Target::Path(_) => Err(Errno::EBADF),
+            _ => Err(Errno::ENOTDIR),
+        }
+    }
+
+    /// Wakes `waker` whenever [`FileDescription::readiness`] may have changed, until the
+    /// guard is dropped (for `poll`; added for the WASI ABI's `poll_oneoff`). `None` for
+    /// descriptions whose readiness never changes (files, directories, devices) and for
+    /// host streams that cannot say (see [`HostStream::watch`]).
+    pub fn watch(&self, waker: Arc<dyn Waker>) -> Option<Watch> {
+        match &self.target {
+            Target::PipeRead(r) => Some(r.watch(waker)),
+            Target::PipeWrite(w) => Some(w.watch(waker)),
+            Target::Host(s) => s.watch(waker),
+            Target::Regular(_) | Target::Directory(_) | Target::Device(_) | Target::Path(_) => None,
         }
     }
 

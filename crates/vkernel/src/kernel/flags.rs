@@ -265,10 +265,7 @@ mod tests {
             SetTime::from_timespec(-1, 0),
             Ok(SetTime::At(-NANOS_PER_SEC))
         );
-        assert_eq!(
-            SetTime::from_timespec(0, NANOS_PER_SEC),
-            Err(Errno::EINVAL)
-        );
+        assert_eq!(SetTime::from_timespec(0, NANOS_PER_SEC), Err(Errno::EINVAL));
         assert_eq!(SetTime::from_timespec(0, -1), Err(Errno::EINVAL));
         assert_eq!(SetTime::from_timespec(i64::MAX, 0), Err(Errno::EINVAL));
         assert_eq!(Whence::from_raw(2), Ok(Whence::End));

@@ -13,8 +13,9 @@
 //! after the waiter is asleep (which the notification wakes).
 //!
 //! This module owns [`Interrupt`], [`Waker`] and the crate's [`WaitCell`] (a mutex, a
-//! condvar and the interruptible wait loop). It does not decide what an interrupt means
-//! (signal, kill, time-out): the engine and the ABI layers do.
+//! condvar and the interruptible wait loop), and [`Watch`]: a waker registered with a
+//! `WaitCell` so that one thread can wait for several objects at once (`poll`). It does not
+//! decide what an interrupt means (signal, kill, time-out): the engine and the ABI layers do.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -103,7 +104,10 @@ impl Interrupt {
     pub fn register(&self, waker: Arc<dyn Waker>) -> Registration<'_> {
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         lock(&self.inner.wakers).push((id, waker));
-        Registration { interrupt: self, id }
+        Registration {
+            interrupt: self,
+            id,
+        }
     }
 }
 
@@ -119,12 +123,79 @@ impl Drop for Registration<'_> {
     }
 }
 
+/// Wakers to call on every change of an object's state: what lets one thread wait for
+/// several objects at once (`poll`), each object waking the same [`Waker`].
+///
+/// Added for the WASI ABI's `poll_oneoff` (multi-object waits without polling in a loop).
+/// A leaf lock, like the interrupt's waker list: the wakers run after it is released.
+#[derive(Default)]
+pub(crate) struct Watchers {
+    list: Mutex<Vec<(u64, Arc<dyn Waker>)>>,
+    /// How many are registered, so that notifying an unwatched object costs no lock.
+    count: AtomicU64,
+    next_id: AtomicU64,
+}
+
+impl Watchers {
+    /// Registers `waker` until the returned guard is dropped.
+    pub(crate) fn watch(self: &Arc<Self>, waker: Arc<dyn Waker>) -> Watch {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.list).push((id, waker));
+        self.count.fetch_add(1, Ordering::SeqCst);
+        Watch {
+            watchers: Arc::clone(self),
+            id,
+        }
+    }
+
+    /// Wakes every registered waker.
+    pub(crate) fn wake_all(&self) {
+        if self.count.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let wakers: Vec<Arc<dyn Waker>> = lock(&self.list)
+            .iter()
+            .map(|(_, w)| Arc::clone(w))
+            .collect();
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+/// Keeps a [`Waker`] watching an object (a pipe end, a host stream): it is woken on every
+/// change of the object's state until this guard is dropped. Register the watch before
+/// checking the object's readiness, so that no change falls between the check and the sleep.
+pub struct Watch {
+    watchers: Arc<Watchers>,
+    id: u64,
+}
+
+impl std::fmt::Debug for Watch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watch").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let mut list = lock(&self.watchers.list);
+        let before = list.len();
+        list.retain(|(id, _)| *id != self.id);
+        let removed = (before - list.len()) as u64;
+        drop(list);
+        self.watchers.count.fetch_sub(removed, Ordering::SeqCst);
+    }
+}
+
 /// State guarded by a mutex, with a condvar to wait for changes of it: the building block
 /// of every blocking object of the kernel (pipes, the process table, host input streams).
 #[derive(Default)]
 pub(crate) struct WaitCell<T> {
     state: Mutex<T>,
     changed: Condvar,
+    /// Wakers of multi-object waits, woken by [`WaitCell::notify`] too.
+    watchers: Arc<Watchers>,
 }
 
 impl<T: Send + 'static> Waker for WaitCell<T> {
@@ -140,7 +211,14 @@ impl<T: Send + 'static> WaitCell<T> {
         WaitCell {
             state: Mutex::new(state),
             changed: Condvar::new(),
+            watchers: Arc::default(),
         }
+    }
+
+    /// Registers `waker` to be woken on every [`WaitCell::notify`] until the guard is
+    /// dropped (for `poll`).
+    pub(crate) fn watch(&self, waker: Arc<dyn Waker>) -> Watch {
+        self.watchers.watch(waker)
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
@@ -150,6 +228,7 @@ impl<T: Send + 'static> WaitCell<T> {
     /// Wakes every waiter to re-check its condition. Call after changing the state.
     pub(crate) fn notify(&self) {
         self.changed.notify_all();
+        self.watchers.wake_all();
     }
 
     /// Runs `ready` under the lock until it returns `Some`, sleeping between tries until the
@@ -209,6 +288,27 @@ mod tests {
         intr.clear();
         assert!(!intr.is_interrupted());
         assert_eq!(intr.check(), Ok(()));
+    }
+
+    /// A watch sees every notify until it is dropped.
+    #[test]
+    fn watchers_are_woken_until_dropped() {
+        let cell = Arc::new(WaitCell::new(0u32));
+        struct Count(std::sync::atomic::AtomicU64);
+        impl Waker for Count {
+            fn wake(&self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicU64::new(0)));
+        let watch = cell.watch(Arc::clone(&count) as Arc<dyn Waker>);
+        cell.notify();
+        cell.notify();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        drop(watch);
+        cell.notify();
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(cell.watchers.count.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -33,8 +33,9 @@ pub mod stat;
 pub mod stream;
 pub mod vfs;
 
+// pub(crate): the ABI layers' tests build their kernels from the same test images.
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use std::sync::Arc;
 
@@ -43,7 +44,7 @@ pub use errno::{Errno, KResult};
 pub use fdtable::{Fd, FdTable};
 pub use file::{FileDescription, Readiness, Target};
 pub use flags::{OFlags, SetTime, Whence};
-pub use interrupt::{Interrupt, Waker};
+pub use interrupt::{Interrupt, Waker, Watch};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, pipe2};
 pub use process::{
     ExitStatus, FdSource, HOST_PID, Pid, ProcState, Process, ProcessTable, SpawnSpec, WaitFor,
@@ -164,7 +165,14 @@ impl Kernel {
     /// Openat implements Linux syscall openat(2) for a process: resolves `dirfd`, applies
     /// the umask to `mode`, opens, and installs the description at the lowest free fd
     /// (with `FD_CLOEXEC` for `O_CLOEXEC`).
-    pub fn openat(&self, process: &Process, dirfd: Fd, path: &[u8], flags: OFlags, mode: u32) -> KResult<Fd> {
+    pub fn openat(
+        &self,
+        process: &Process,
+        dirfd: Fd,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> KResult<Fd> {
         let dir = process.at(dirfd, path)?;
         let mode = mode & !process.umask() & stat::PERM_MASK;
         let file = self.vfs.openat(&dir, path, flags, mode)?;
@@ -174,7 +182,8 @@ impl Kernel {
     /// Mkdirat implements Linux syscall mkdirat(2) for a process (dirfd and umask).
     pub fn mkdirat(&self, process: &Process, dirfd: Fd, path: &[u8], mode: u32) -> KResult<()> {
         let dir = process.at(dirfd, path)?;
-        self.vfs.mkdirat(&dir, path, mode & !process.umask() & stat::PERM_MASK)
+        self.vfs
+            .mkdirat(&dir, path, mode & !process.umask() & stat::PERM_MASK)
     }
 
     /// Pipe2 implements Linux syscall pipe2(2) for a process: `[read fd, write fd]`.

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::errno::{Errno, KResult};
 use super::file::{FileDescription, Readiness, Target};
 use super::flags::OFlags;
-use super::interrupt::{Interrupt, WaitCell};
+use super::interrupt::{Interrupt, WaitCell, Waker, Watch};
 use super::iov;
 use super::stat::{FileType, Stat};
 
@@ -146,6 +146,12 @@ impl PipeReader {
         Ok(n)
     }
 
+    /// Wakes `waker` on every change of the pipe until the guard is dropped (for `poll`;
+    /// added for the WASI ABI's `poll_oneoff`).
+    pub(crate) fn watch(&self, waker: Arc<dyn Waker>) -> Watch {
+        self.0.state.watch(waker)
+    }
+
     /// Bytes waiting to be read (`FIONREAD`).
     pub fn available(&self) -> usize {
         self.0.state.lock().buf.len()
@@ -170,7 +176,12 @@ impl PipeWriter {
     /// Writes all of `bufs`, waiting for room (unless `nonblocking`); a write of at most
     /// [`PIPE_BUF`] bytes goes in at once or not at all. Returns the count written, which
     /// is short only if non-blocking, interrupted, or the read ends closed part-way.
-    pub(crate) fn write(&self, bufs: &[&[u8]], nonblocking: bool, intr: &Interrupt) -> KResult<usize> {
+    pub(crate) fn write(
+        &self,
+        bufs: &[&[u8]],
+        nonblocking: bool,
+        intr: &Interrupt,
+    ) -> KResult<usize> {
         let total = iov::total(bufs);
         if total == 0 {
             return Ok(0);
@@ -210,6 +221,12 @@ impl PipeWriter {
             }
         }
         Ok(written)
+    }
+
+    /// Wakes `waker` on every change of the pipe until the guard is dropped (for `poll`;
+    /// added for the WASI ABI's `poll_oneoff`).
+    pub(crate) fn watch(&self, waker: Arc<dyn Waker>) -> Watch {
+        self.0.state.watch(waker)
     }
 
     pub fn readiness(&self) -> Readiness {
@@ -329,7 +346,10 @@ mod tests {
     #[test]
     fn blocked_writer_sees_epipe_when_reader_closes() {
         let (r, w) = pipe2(OFlags::empty()).unwrap();
-        assert_eq!(w.write(&vec![0u8; PIPE_CAPACITY], &intr()), Ok(PIPE_CAPACITY));
+        assert_eq!(
+            w.write(&vec![0u8; PIPE_CAPACITY], &intr()),
+            Ok(PIPE_CAPACITY)
+        );
         let t = thread::spawn(move || w.write(b"more", &intr()));
         thread::sleep(Duration::from_millis(50));
         drop(r);

@@ -331,11 +331,7 @@ impl ProcessTable {
     }
 
     /// Adds a process with a new pid as a child of `parent`. `EAGAIN` at the limit.
-    fn add(
-        &self,
-        parent: Pid,
-        make: impl FnOnce(Pid) -> Process,
-    ) -> KResult<Arc<Process>> {
+    fn add(&self, parent: Pid, make: impl FnOnce(Pid) -> Process) -> KResult<Arc<Process>> {
         let mut procs = self.procs.lock();
         if procs.slots.len() >= self.max_processes {
             return Err(Errno::EAGAIN);
@@ -539,13 +535,15 @@ impl ProcessTable {
             if candidates.is_empty() {
                 return Some(Err(Errno::ECHILD));
             }
-            let exited = candidates.into_iter().find_map(|p| match procs.slots.get(&p) {
-                Some(Slot {
-                    state: ProcState::Zombie(status),
-                    ..
-                }) => Some((p, *status)),
-                _ => None,
-            });
+            let exited = candidates
+                .into_iter()
+                .find_map(|p| match procs.slots.get(&p) {
+                    Some(Slot {
+                        state: ProcState::Zombie(status),
+                        ..
+                    }) => Some((p, *status)),
+                    _ => None,
+                });
             if let Some((pid, status)) = exited {
                 procs.slots.remove(&pid);
                 if let Some(set) = procs.children_of_mut(waiter) {
@@ -607,7 +605,11 @@ mod tests {
         assert!(Arc::ptr_eq(&child.cwd(), &init.cwd()));
         assert_eq!(t.pids(), vec![1, 2]);
         child.execve(vec![b"sh".to_vec()], Vec::new());
-        assert_eq!(child.file(0).err(), Some(Errno::EBADF), "cloexec closed at exec");
+        assert_eq!(
+            child.file(0).err(),
+            Some(Errno::EBADF),
+            "cloexec closed at exec"
+        );
         assert_eq!(child.argv(), vec![b"sh".to_vec()]);
         assert!(child.file(1).is_ok());
     }
@@ -640,7 +642,10 @@ mod tests {
             fds: vec![(0, FdSource::Inherit(9))],
             ..spec()
         };
-        assert_eq!(t.spawn(Some(&init), vfs.root(), bad).err(), Some(Errno::EBADF));
+        assert_eq!(
+            t.spawn(Some(&init), vfs.root(), bad).err(),
+            Some(Errno::EBADF)
+        );
         let bad = SpawnSpec {
             fds: vec![(0, FdSource::Inherit(0))],
             ..spec()
@@ -663,7 +668,10 @@ mod tests {
             "not a child of itself"
         );
         t.exit(b.pid(), ExitStatus::Exited(3)).unwrap();
-        assert_eq!(t.state(b.pid()), Some(ProcState::Zombie(ExitStatus::Exited(3))));
+        assert_eq!(
+            t.state(b.pid()),
+            Some(ProcState::Zombie(ExitStatus::Exited(3)))
+        );
         assert_eq!(t.exit(b.pid(), ExitStatus::Exited(4)), Err(Errno::ESRCH));
         assert_eq!(t.counts(), (2, 1));
         assert_eq!(
@@ -676,7 +684,10 @@ mod tests {
             Ok(Some((b.pid(), ExitStatus::Exited(3))))
         );
         assert_eq!(t.state(b.pid()), None, "reaped");
-        assert_eq!(t.wait(1, WaitFor::Pid(b.pid()), false, &i), Err(Errno::ECHILD));
+        assert_eq!(
+            t.wait(1, WaitFor::Pid(b.pid()), false, &i),
+            Err(Errno::ECHILD)
+        );
         t.exit(a.pid(), ExitStatus::Signaled(9)).unwrap();
         assert_eq!(
             t.wait(1, WaitFor::Pid(a.pid()), false, &i),
@@ -770,7 +781,10 @@ mod tests {
         reaped.sort_by_key(|r| r.0);
         assert_eq!(
             reaped,
-            vec![(1, ExitStatus::Exited(0)), (leaf.pid(), ExitStatus::Exited(5))]
+            vec![
+                (1, ExitStatus::Exited(0)),
+                (leaf.pid(), ExitStatus::Exited(5))
+            ]
         );
     }
 

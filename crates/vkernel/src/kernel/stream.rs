@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::errno::{Errno, KResult};
 use super::file::Readiness;
-use super::interrupt::{Interrupt, WaitCell, lock};
+use super::interrupt::{Interrupt, WaitCell, Waker, Watch, lock};
 
 /// A byte stream on the host side of a file descriptor.
 pub trait HostStream: Send + Sync {
@@ -33,6 +33,15 @@ pub trait HostStream: Send + Sync {
 
     /// Whether a read or a write would not block now (for `poll`).
     fn readiness(&self) -> Readiness;
+
+    /// Wakes `waker` whenever [`HostStream::readiness`] may have changed, until the guard
+    /// is dropped, so that `poll` can sleep until then. `None` (the default) means the
+    /// stream cannot say: a `poll` waiting for it re-checks its readiness now and then.
+    /// (Added for the WASI ABI's `poll_oneoff`.)
+    fn watch(&self, waker: Arc<dyn Waker>) -> Option<Watch> {
+        let _ = waker;
+        None
+    }
 }
 
 /// Input given up front: reads return it, then end of file.
@@ -133,6 +142,10 @@ impl HostStream for FeedStream {
             hangup: st.closed,
             ..Readiness::default()
         }
+    }
+
+    fn watch(&self, waker: Arc<dyn Waker>) -> Option<Watch> {
+        Some(self.state.watch(waker))
     }
 }
 

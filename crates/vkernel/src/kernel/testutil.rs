@@ -65,7 +65,14 @@ pub(crate) fn rootfs(entries: &[E<'_>]) -> Rootfs {
         match *e {
             E::Dir(p, mode) => header(&mut tar, p.trim_start_matches('/'), mode, 0, b'5', ""),
             E::File(p, mode, data) => {
-                header(&mut tar, p.trim_start_matches('/'), mode, data.len(), b'0', "");
+                header(
+                    &mut tar,
+                    p.trim_start_matches('/'),
+                    mode,
+                    data.len(),
+                    b'0',
+                    "",
+                );
                 tar.extend_from_slice(data);
                 tar.resize(tar.len().next_multiple_of(512), 0);
             }

@@ -270,10 +270,9 @@ impl Image {
 
     fn child(&self, dir: u32, name: &[u8]) -> Option<u32> {
         match &self.nodes.get(dir as usize)?.kind {
-            ImageKind::Dir { children, .. } => children
-                .iter()
-                .find(|(n, _)| &**n == name)
-                .map(|&(_, i)| i),
+            ImageKind::Dir { children, .. } => {
+                children.iter().find(|(n, _)| &**n == name).map(|&(_, i)| i)
+            }
             _ => None,
         }
     }
@@ -338,8 +337,13 @@ mod tests {
         };
         assert_eq!(names(0), vec!["dev", "etc", "usr"]);
         let dev = image.child(0, b"dev").unwrap();
-        assert_eq!(names(dev), vec!["full", "null", "random", "urandom", "zero"]);
-        let bin = image.child(image.child(0, b"usr").unwrap(), b"bin").unwrap();
+        assert_eq!(
+            names(dev),
+            vec!["full", "null", "random", "urandom", "zero"]
+        );
+        let bin = image
+            .child(image.child(0, b"usr").unwrap(), b"bin")
+            .unwrap();
         assert_eq!(names(bin), vec!["a", "b"]);
         match image.node(0).kind {
             ImageKind::Dir { subdirs, .. } => assert_eq!(subdirs, 3),

@@ -127,7 +127,13 @@ impl Layer {
         drop(gone);
     }
 
-    fn new_inode(self: &Arc<Self>, ino: u64, body: Body, meta: Meta, shared_link: bool) -> Arc<Inode> {
+    fn new_inode(
+        self: &Arc<Self>,
+        ino: u64,
+        body: Body,
+        meta: Meta,
+        shared_link: bool,
+    ) -> Arc<Inode> {
         self.materialized.fetch_add(1, Ordering::Relaxed);
         Arc::new(Inode {
             ino,
@@ -223,7 +229,12 @@ impl Layer {
     }
 
     /// A new empty directory named `name` in `parent`.
-    pub(crate) fn new_dir(self: &Arc<Self>, mode: u32, parent: &Arc<Inode>, name: &[u8]) -> Arc<Inode> {
+    pub(crate) fn new_dir(
+        self: &Arc<Self>,
+        mode: u32,
+        parent: &Arc<Inode>,
+        name: &[u8],
+    ) -> Arc<Inode> {
         let body = Body::Dir(Mutex::new(DirState::new(
             None,
             Arc::downgrade(parent),
@@ -675,11 +686,11 @@ impl Inode {
             own.extend_from_slice(shared);
             *data = FileData::Owned(own);
         }
-        if let FileData::Owned(v) = data {
-            if len > v.len() {
-                v.try_reserve(len - v.len()).map_err(|_| Errno::ENOMEM)?;
-                v.resize(len, 0);
-            }
+        if let FileData::Owned(v) = data
+            && len > v.len()
+        {
+            v.try_reserve(len - v.len()).map_err(|_| Errno::ENOMEM)?;
+            v.resize(len, 0);
         }
         Ok(())
     }

@@ -50,8 +50,8 @@ use super::clock::Clock;
 use super::errno::{Errno, KResult};
 use super::file::{FileDescription, Target};
 use super::flags::{
-    AT_EMPTY_PATH, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
-    OFlags, RENAME_NOREPLACE, SetTime,
+    AT_EMPTY_PATH, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, OFlags,
+    RENAME_NOREPLACE, SetTime,
 };
 use super::interrupt::lock;
 use super::stat::{Stat, is_executable};
@@ -133,7 +133,13 @@ impl Vfs {
     /// Openat implements Linux syscall openat(2). `mode` (for `O_CREAT`) is used as given:
     /// the caller applies its umask. `O_TMPFILE` is not supported (`EOPNOTSUPP`), nor is
     /// opening a fifo; `O_CLOEXEC` is for the caller's fd table.
-    pub fn openat(&self, dir: &Arc<Inode>, path: &[u8], flags: OFlags, mode: u32) -> KResult<Arc<FileDescription>> {
+    pub fn openat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> KResult<Arc<FileDescription>> {
         if flags.contains(OFlags::TMPFILE) {
             return Err(Errno::EOPNOTSUPP);
         }
@@ -164,7 +170,10 @@ impl Vfs {
         }
         let target = match &inode.body {
             Body::Symlink(_) => return Err(Errno::ELOOP),
-            Body::Dir(_) if flags.writable() => return Err(Errno::EISDIR),
+            // O_TRUNC asks for write access, as on Linux.
+            Body::Dir(_) if flags.writable() || flags.contains(OFlags::TRUNC) => {
+                return Err(Errno::EISDIR);
+            }
             Body::Dir(_) => Target::Directory(inode),
             Body::Regular(_) => {
                 // Linux truncates even with O_RDONLY.
@@ -185,7 +194,13 @@ impl Vfs {
     /// The `O_CREAT` lookup: the existing file (following symlinks in the last component
     /// unless `O_NOFOLLOW`, even dangling ones, whose target is created), or a new regular
     /// file. `O_EXCL` fails on any existing name, a symlink included.
-    fn open_create(&self, dir: &Arc<Inode>, path: &[u8], flags: OFlags, mode: u32) -> KResult<Arc<Inode>> {
+    fn open_create(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> KResult<Arc<Inode>> {
         let mut hops = 0;
         let mut p = self.walk_parent(dir, path, &mut hops)?;
         loop {
@@ -216,7 +231,9 @@ impl Vfs {
             if flags.contains(OFlags::EXCL) {
                 return Err(Errno::EEXIST);
             }
-            let Some(target) = existing.symlink_target().filter(|_| !flags.contains(OFlags::NOFOLLOW))
+            let Some(target) = existing
+                .symlink_target()
+                .filter(|_| !flags.contains(OFlags::NOFOLLOW))
             else {
                 return Ok(existing);
             };
@@ -411,7 +428,10 @@ impl Vfs {
         } else {
             self.lookup(dir, path, false)?
         };
-        inode.symlink_target().map(<[u8]>::to_vec).ok_or(Errno::EINVAL)
+        inode
+            .symlink_target()
+            .map(<[u8]>::to_vec)
+            .ok_or(Errno::EINVAL)
     }
 
     /// Fstatat implements Linux syscall newfstatat(2) with `AT_SYMLINK_NOFOLLOW`,
@@ -427,11 +447,18 @@ impl Vfs {
     /// Utimensat implements Linux syscall utimensat(2) with a path: sets atime and mtime
     /// (`times`), and ctime to now unless both are [`SetTime::Omit`]. A NULL `times` is
     /// `[SetTime::Now; 2]`; a NULL path is [`FileDescription::futimens`].
-    pub fn utimensat(&self, dir: &Arc<Inode>, path: &[u8], times: [SetTime; 2], flags: u32) -> KResult<()> {
+    pub fn utimensat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        times: [SetTime; 2],
+        flags: u32,
+    ) -> KResult<()> {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
-        self.lookup_at(dir, path, flags)?.set_times(times[0], times[1]);
+        self.lookup_at(dir, path, flags)?
+            .set_times(times[0], times[1]);
         Ok(())
     }
 
@@ -513,7 +540,11 @@ impl Vfs {
             return Err(Errno::EBUSY);
         };
         let Last::Name(nname) = &np.last else {
-            return Err(if noreplace { Errno::EEXIST } else { Errno::EBUSY });
+            return Err(if noreplace {
+                Errno::EEXIST
+            } else {
+                Errno::EBUSY
+            });
         };
         // Each round looks the names up without locks, checks, then locks both parents
         // and starts over if either name changed meanwhile (only creations and removals
@@ -682,7 +713,7 @@ impl Vfs {
     }
 }
 
-#[cfg(test)]
-mod tests;
 #[cfg(all(test, target_os = "linux"))]
 mod differential;
+#[cfg(test)]
+mod tests;

@@ -76,7 +76,12 @@ fn check_name(name: &[u8]) -> KResult<()> {
 
 impl Vfs {
     /// Resolves `path` from `start` up to its last component, which is not looked up.
-    pub(crate) fn walk_parent(&self, start: &Arc<Inode>, path: &[u8], hops: &mut u32) -> KResult<Parent> {
+    pub(crate) fn walk_parent(
+        &self,
+        start: &Arc<Inode>,
+        path: &[u8],
+        hops: &mut u32,
+    ) -> KResult<Parent> {
         check_path(path)?;
         let mut dir = if path[0] == b'/' {
             Arc::clone(&self.root)
@@ -162,7 +167,12 @@ impl Vfs {
 
     /// `inode` if it is not a symlink, else what its target resolves to (from `dir`, the
     /// directory holding the link), counting the hop.
-    pub(crate) fn follow(&self, dir: &Arc<Inode>, inode: Arc<Inode>, hops: &mut u32) -> KResult<Arc<Inode>> {
+    pub(crate) fn follow(
+        &self,
+        dir: &Arc<Inode>,
+        inode: Arc<Inode>,
+        hops: &mut u32,
+    ) -> KResult<Arc<Inode>> {
         let Some(target) = inode.symlink_target() else {
             return Ok(inode);
         };
@@ -221,7 +231,11 @@ mod tests {
         // `..` is taken on the resolved directory, not lexically: /lib/.. is /usr.
         assert_eq!(ino(&v, "/lib/..", true), ino(&v, "/usr", true));
         assert_eq!(ino(&v, "/..", true), ino(&v, "/", true));
-        assert_eq!(ino(&v, "/up", true), ino(&v, "/", true), "climbing stops at /");
+        assert_eq!(
+            ino(&v, "/up", true),
+            ino(&v, "/", true),
+            "climbing stops at /"
+        );
     }
 
     #[test]
@@ -239,14 +253,20 @@ mod tests {
         assert!(ino(&v, "/lib/", false).is_ok(), "trailing slash follows");
         let long = format!("/{}", "a".repeat(256));
         assert_eq!(ino(&v, &long, true), Err(Errno::ENAMETOOLONG));
-        assert_eq!(ino(&v, &format!("/{}", "a".repeat(255)), true), Err(Errno::ENOENT));
+        assert_eq!(
+            ino(&v, &format!("/{}", "a".repeat(255)), true),
+            Err(Errno::ENOENT)
+        );
         let deep = "/.".repeat(2048);
         assert_eq!(ino(&v, &deep, true), Err(Errno::ENAMETOOLONG));
         assert_eq!(ino(&v, &deep[..4094], true), ino(&v, "/", true));
         assert_eq!(ino(&v, "/a\0b", true), Err(Errno::EINVAL));
         let f = v.lookup(v.root(), b"/f", true).unwrap();
         assert_eq!(v.lookup(&f, b"x", true).err(), Some(Errno::ENOTDIR));
-        assert!(v.lookup(&f, b"/usr", true).is_ok(), "absolute paths ignore the start");
+        assert!(
+            v.lookup(&f, b"/usr", true).is_ok(),
+            "absolute paths ignore the start"
+        );
     }
 
     #[test]
@@ -254,7 +274,13 @@ mod tests {
         let mut entries = vec![E::File("/t", 0o644, b"")];
         let names: Vec<String> = (0..=41).map(|i| format!("/l{i}")).collect();
         let targets: Vec<String> = (0..=41)
-            .map(|i| if i == 0 { "t".to_string() } else { format!("l{}", i - 1) })
+            .map(|i| {
+                if i == 0 {
+                    "t".to_string()
+                } else {
+                    format!("l{}", i - 1)
+                }
+            })
             .collect();
         for i in 0..=41 {
             entries.push(E::Symlink(&names[i], &targets[i]));
