@@ -12,7 +12,7 @@
 //! notifying, so it either runs before the waiter's check (which then sees the flag) or
 //! after the waiter is asleep (which the notification wakes).
 //!
-//! This module owns [`Interrupt`], [`Waker`] and the crate's [`WaitCell`] (a mutex, a
+//! This module owns [`Interrupt`], [`Waker`] and the crate's `WaitCell` (a mutex, a
 //! condvar and the interruptible wait loop), and [`Watch`]: a waker registered with a
 //! `WaitCell` so that one thread can wait for several objects at once (`poll`). It does not
 //! decide what an interrupt means (signal, kill, time-out): the engine and the ABI layers do.

@@ -9,7 +9,7 @@
 //!   [`Limits`].
 //! - [`vfs`]: the filesystem (the image's files overlaid by the container's writable
 //!   layer), path resolution, and the lock order of the whole core.
-//! - [`file`]: open file descriptions and their I/O; [`fdtable`]: fd numbers;
+//! - [`mod@file`]: open file descriptions and their I/O; [`fdtable`]: fd numbers;
 //!   [`pipe`]: pipes; [`stream`]: host streams (a client's stdin/stdout/stderr).
 //! - [`process`]: pids, parents, exit and wait; [`interrupt`]: the cancel token every
 //!   blocking wait honours.

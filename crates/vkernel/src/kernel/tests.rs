@@ -308,3 +308,13 @@ fn limits_defaults() {
     assert_eq!(k.limits(), &l);
     assert!(format!("{k:?}").contains("summary"));
 }
+
+#[test]
+fn shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Kernel>();
+    send_sync::<Process>();
+    send_sync::<FileDescription>();
+    send_sync::<Inode>();
+    send_sync::<Interrupt>();
+}

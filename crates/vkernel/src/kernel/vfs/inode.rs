@@ -1,10 +1,10 @@
-//! Inodes of one container's view, and the [`Layer`] that owns the container's writable
+//! Inodes of one container's view, and the `Layer` that owns the container's writable
 //! state (space accounting, inode numbers, the clock, the image it overlays).
 //!
 //! An inode is materialized from the image the first time a lookup or a listing reaches
-//! its directory ([`Inode::dir`] fills a directory's children then, all at once). A regular
+//! its directory (`Inode::dir` fills a directory's children then, all at once). A regular
 //! file materialized from the image holds the image's `Arc<[u8]>` until the first write
-//! copies it ([`FileData`]): copy-on-write at file granularity. Image hard links materialize
+//! copies it (`FileData`): copy-on-write at file granularity. Image hard links materialize
 //! to one shared inode, whichever path is reached first.
 //!
 //! Space: every byte the container adds (file data it owns, symlink targets, directory

@@ -1156,3 +1156,65 @@ fn dropping_the_vfs_frees_the_layer() {
         "the inode was freed with the view"
     );
 }
+
+/// Directory moves between two parents (locked in inode order), removals under the moved
+/// directory (parent then child), creations, getcwd walks (one lock at a time) and moves
+/// of their common ancestor race; the lock order in the module docs keeps this free of
+/// deadlocks. The workers use directory-relative paths, as processes holding dirfds do.
+#[test]
+fn renames_removals_and_walks_race_without_deadlock() {
+    let t = Arc::new(T::new());
+    for d in ["/top", "/top/p", "/top/q", "/top/p/x", "/top/q/y"] {
+        t.mkdir(d).unwrap();
+    }
+    let p = t.vfs.lookup(t.root(), b"/top/p", true).unwrap();
+    let q = t.vfs.lookup(t.root(), b"/top/q", true).unwrap();
+    let mover = |a: &Arc<Inode>, b: &Arc<Inode>, name: &'static str| {
+        let (t, a, b) = (Arc::clone(&t), Arc::clone(a), Arc::clone(b));
+        thread::spawn(move || {
+            for _ in 0..300 {
+                t.vfs
+                    .renameat(&a, name.as_bytes(), &b, name.as_bytes())
+                    .unwrap();
+                t.vfs
+                    .renameat(&b, name.as_bytes(), &a, name.as_bytes())
+                    .unwrap();
+            }
+        })
+    };
+    let movers = [mover(&p, &q, "x"), mover(&q, &p, "y")];
+    let churn = {
+        let (t, p, q) = (Arc::clone(&t), Arc::clone(&p), Arc::clone(&q));
+        thread::spawn(move || {
+            for i in 0..300 {
+                // x is in p or q at any moment; whichever works.
+                for parent in [&p, &q] {
+                    if let Ok(x) = t.vfs.lookup(parent, b"x", true) {
+                        let sub = format!("s{i}");
+                        t.vfs.mkdirat(&x, sub.as_bytes(), 0o755).unwrap();
+                        let cwd = t.vfs.getcwd(&x).unwrap();
+                        assert!(cwd.ends_with(b"/x"), "{}", String::from_utf8_lossy(&cwd));
+                        t.vfs.unlinkat(&x, sub.as_bytes(), AT_REMOVEDIR).unwrap();
+                    }
+                }
+            }
+        })
+    };
+    let outer = {
+        let t = Arc::clone(&t);
+        thread::spawn(move || {
+            for _ in 0..300 {
+                t.rename("/top", "/top2").unwrap();
+                t.rename("/top2", "/top").unwrap();
+            }
+        })
+    };
+    for th in movers {
+        th.join().unwrap();
+    }
+    churn.join().unwrap();
+    outer.join().unwrap();
+    assert_eq!(t.getcwd("/top/p/x").unwrap(), "/top/p/x");
+    assert_eq!(t.getcwd("/top/q/y").unwrap(), "/top/q/y");
+    assert_eq!(t.ls("/top/p/x"), vec![".", ".."]);
+}
