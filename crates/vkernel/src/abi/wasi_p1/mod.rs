@@ -7,6 +7,21 @@
 //! the table in its linker; a test checks the table against the preview1
 //! specification as wasmtime-wasi implements it (names and signatures).
 
+pub mod errno;
+mod fd;
+pub mod host;
+mod memory;
+mod path;
+mod poll;
+mod proc;
+mod resolve;
+#[cfg(test)]
+mod tests;
+pub mod types;
+
+pub use errno::WasiErrno;
+pub use host::{ROOT_PREOPEN_FD, ROOT_PREOPEN_NAME, WasiProcess};
+
 /// A core-wasm value type of a preview1 signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
