@@ -17,7 +17,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use super::device::DeviceSpec;
 use super::image::{Image, ImageKind};
@@ -438,6 +438,22 @@ impl std::fmt::Debug for Inode {
 impl Drop for Inode {
     fn drop(&mut self) {
         self.layer.release(*self.charged.get_mut());
+        // Free a directory tree without recursing once per level: a guest can nest
+        // directories far deeper than the host stack could unwind. Children whose last
+        // reference is ours give up their own children to the loop before they drop.
+        let Body::Dir(state) = &mut self.body else {
+            return;
+        };
+        let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let mut doomed: Vec<Arc<Inode>> = st.entries.drain().map(|(_, e)| e.inode).collect();
+        while let Some(inode) = doomed.pop() {
+            if let Ok(mut inode) = Arc::try_unwrap(inode)
+                && let Body::Dir(state) = &mut inode.body
+            {
+                let st = state.get_mut().unwrap_or_else(PoisonError::into_inner);
+                doomed.extend(st.entries.drain().map(|(_, e)| e.inode));
+            }
+        }
     }
 }
 

@@ -1218,3 +1218,20 @@ fn renames_removals_and_walks_race_without_deadlock() {
     assert_eq!(t.getcwd("/top/q/y").unwrap(), "/top/q/y");
     assert_eq!(t.ls("/top/p/x"), vec![".", ".."]);
 }
+
+/// A guest may nest directories far deeper than the host stack: creating, walking and
+/// dropping such a tree must not recurse once per level.
+#[test]
+fn very_deep_trees_drop_without_recursion() {
+    let t = T::new();
+    let mut cur = Arc::clone(t.root());
+    for _ in 0..100_000 {
+        t.vfs.mkdirat(&cur, b"d", 0o755).unwrap();
+        cur = t.vfs.lookup(&cur, b"d", true).unwrap();
+    }
+    assert_eq!(t.vfs.getcwd(&cur), Err(Errno::ENAMETOOLONG));
+    drop(cur);
+    let layer_bytes = t.vfs.writable_bytes();
+    assert!(layer_bytes > 100_000 * ENTRY_COST);
+    drop(t);
+}
