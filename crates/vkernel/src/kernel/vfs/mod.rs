@@ -30,8 +30,9 @@
 //! 4. A regular file's data.
 //! 5. An inode's metadata.
 //! 6. Leaves, never held while taking another lock: the layer's hard-link map, an
-//!    [`super::Interrupt`]'s waker list, pipe and process-table states (their waits
-//!    register with an interrupt before locking).
+//!    [`super::Interrupt`]'s waker list, a wait cell's watcher list ([`super::Watch`]),
+//!    pipe, host-stream and process-table states (their waits register with an interrupt
+//!    before locking, and wakers run after these locks are released).
 
 pub(crate) mod device;
 pub mod image;
