@@ -311,6 +311,32 @@ fn preopen_is_the_root_at_fd_3() {
     assert!(g.host.preopens().is_empty());
 }
 
+/// If the spawner put something else at fd 3, the preopen goes above it (wasi-libc will
+/// not find it there: it stops at the first fd that is not a preopen).
+#[test]
+fn preopen_moves_up_when_fd_3_is_taken() {
+    let g = Guest::new();
+    let p = g
+        .kernel
+        .spawn(
+            Some(&g.process),
+            SpawnSpec {
+                argv: vec![b"child".to_vec()],
+                env: Vec::new(),
+                cwd: None,
+                umask: None,
+                fds: vec![(0, FdSource::Inherit(0)), (3, FdSource::Inherit(1))],
+            },
+        )
+        .unwrap();
+    let mut host = WasiProcess::new(Arc::clone(&g.kernel), p).unwrap();
+    assert_eq!(host.preopens(), vec![(4, b"/".to_vec())]);
+    let mut mem = vec![0u8; 64];
+    let prestat = func_index("fd_prestat_get").unwrap();
+    assert_eq!(host.call(prestat, &mut mem, &[3, 0]), Ok(8));
+    assert_eq!(host.call(prestat, &mut mem, &[4, 0]), Ok(0));
+}
+
 #[test]
 fn open_write_seek_read() {
     let mut g = Guest::new();
@@ -1287,4 +1313,59 @@ fn random_calls_never_panic() {
     // but the process's table works.
     g.process.interrupt().clear();
     let _ = g.process.fds().len();
+}
+
+/// The host behind the engine: a WAT program of a megabinary opens a file through the
+/// root preopen, copies it to stdout and exits with `proc_exit`.
+#[test]
+fn a_guest_runs_through_the_engine() {
+    use crate::engine::{EngineLimits, LoadedMegabinary, RunEnd, RunRequest, engine};
+    use recompiler_megabinary::{Entry, MergeInput, memory_export, merge};
+    const CAT: &str = r#"(module
+        (import "wasi_snapshot_preview1" "path_open"
+          (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 100) "etc/hostname")
+        (func (export "_start")
+          (if (call $open (i32.const 3) (i32.const 1) (i32.const 100) (i32.const 12)
+                (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 0))
+            (then (call $exit (i32.const 99))))
+          ;; iovec at 16: 64 bytes at 200
+          (i32.store (i32.const 16) (i32.const 200))
+          (i32.store (i32.const 20) (i32.const 64))
+          (drop (call $read (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 24)))
+          (i32.store (i32.const 20) (i32.load (i32.const 24)))
+          (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 28)))
+          (call $exit (i32.const 7))))"#;
+    let wasm = wat::parse_str(CAT).unwrap();
+    let inputs = [MergeInput {
+        id: 1,
+        name: "cat".into(),
+        wasm: &wasm,
+        entry: Entry::Start,
+    }];
+    let mb = merge(&inputs, &mut |_, _| {}).unwrap();
+    let limits = EngineLimits {
+        max_instances: 2,
+        total_memories: 8,
+        ..EngineLimits::default()
+    };
+    let engine = engine(&limits, true).unwrap();
+    let module = wasmtime::Module::new(&engine, &mb.wasm).unwrap();
+    let loaded = LoadedMegabinary::new(&engine, &module).unwrap();
+    let g = Guest::new();
+    let host = WasiProcess::new(Arc::clone(&g.kernel), Arc::clone(&g.process)).unwrap();
+    let run = loaded.run(RunRequest {
+        host: Box::new(host),
+        dispatch_id: 1,
+        memory_export: memory_export(1),
+        argv: vec![b"cat".to_vec()],
+        deadline_ticks: None,
+        max_memory_bytes: 16 << 20,
+    });
+    assert_eq!(run.end, RunEnd::Exited(7));
+    assert_eq!(g.stdout.contents(), b"box\n");
 }
