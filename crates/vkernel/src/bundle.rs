@@ -56,13 +56,13 @@ pub enum BundleError {
     Verify {
         dir: PathBuf,
         #[source]
-        source: VerifyError,
+        source: Box<VerifyError>,
     },
     #[error("bundle {}: image files: {source}", dir.display())]
     Rootfs {
         dir: PathBuf,
         #[source]
-        source: OciError,
+        source: Box<OciError>,
     },
 }
 
@@ -107,11 +107,18 @@ impl Bundle {
         }
         let (key_id, statement) = match (verified, first_error) {
             (Some(v), _) => v,
-            (None, Some(source)) => return Err(BundleError::Verify { dir: d(), source }),
+            (None, Some(source)) => {
+                return Err(BundleError::Verify {
+                    dir: d(),
+                    source: Box::new(source),
+                });
+            }
             (None, None) => return Err(BundleError::NoTrustedKey { dir: d() }),
         };
-        let rootfs = Rootfs::from_tar(&rootfs_tar[..])
-            .map_err(|source| BundleError::Rootfs { dir: d(), source })?;
+        let rootfs = Rootfs::from_tar(&rootfs_tar[..]).map_err(|source| BundleError::Rootfs {
+            dir: d(),
+            source: Box::new(source),
+        })?;
         Ok(Bundle {
             dir: d(),
             key_id,

@@ -100,15 +100,14 @@ impl Gate {
                 allowed(path, entry)
             }
             None => {
-                if self.policy == CopyPolicy::KnownContent {
-                    if let Some((listed_path, entry)) = self
+                if self.policy == CopyPolicy::KnownContent
+                    && let Some((listed_path, entry)) = self
                         .manifest
                         .find_by_blake3(&actual)
                         .into_iter()
                         .find(|(_, e)| e.is_dispatchable())
-                    {
-                        return allowed(listed_path, entry);
-                    }
+                {
+                    return allowed(listed_path, entry);
                 }
                 Err(Denied::NotListed {
                     path: path.into(),

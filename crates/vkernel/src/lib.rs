@@ -5,12 +5,14 @@
 //!   image's files and a container's writable layer, open file descriptions, fd
 //!   tables, pipes, processes). It knows nothing of WebAssembly.
 //! - [`bundle`]: loading a bundle and verifying its signature before anything of it runs.
+//! - [`container`]: runtimes, loaded bundles and containers; `Container::run` is one exec.
 //! - [`gate`]: the exec gate: may these bytes run as this path, per the signed manifest.
 //! - [`engine`]: wasmtime (the only module that imports it): configuration,
 //!   the pooling allocator, compiled code cached on disk by content hash.
 
 pub mod abi;
 pub mod bundle;
+pub mod container;
 pub mod engine;
 pub mod gate;
 pub mod kernel;

@@ -17,6 +17,8 @@ use std::time::Duration;
 
 pub use cache::{CodeCache, CompileSource};
 pub use run::{LoadedMegabinary, RunEnd, RunRequest, RunResult};
+/// The wasmtime engine type, for modules that hold one without importing wasmtime.
+pub use wasmtime::Engine as WasmEngine;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// What went wrong in the engine.

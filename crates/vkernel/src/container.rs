@@ -1,0 +1,363 @@
+//! Runtimes, loaded bundles and containers: where the parts meet.
+//!
+//! A [`Runtime`] owns the engine, the code cache and the epoch ticker (one per
+//! daemon). [`Runtime::load_bundle`] verifies a bundle and compiles its
+//! megabinary once (or loads the cached code), giving a [`LoadedBundle`] shared
+//! by all its containers. A [`Container`] is a bundle plus a kernel of its own
+//! (its writable layer over the image's files, its processes); dropping it drops
+//! that layer. [`Container::run`] is an exec: the gate, then a process.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use recompiler_manifest::sign::VerifyingKey;
+
+use crate::abi::wasi_p1::WasiProcess;
+use crate::bundle::{Bundle, BundleError};
+use crate::engine::{
+    CodeCache, CompileSource, EngineError, EngineLimits, EpochTicker, LoadedMegabinary, RunEnd,
+    RunRequest, WasmEngine,
+};
+use crate::gate::{Allowed, CopyPolicy, Denied, Gate};
+use crate::kernel::{
+    BytesStream, CaptureStream, Errno, ExitStatus, FdSource, FileDescription, HOST_PID, Image,
+    Inode, Interrupt, Kernel, Limits, OFlags, SpawnSpec, WaitFor,
+};
+
+/// Largest stdout or stderr kept for one run (more is dropped and reported as
+/// truncated): a runaway program cannot exhaust the daemon's memory.
+pub const DEFAULT_OUTPUT_CAP: usize = 16 << 20;
+
+/// Symlinks followed while resolving an exec path, as Linux's MAXSYMLINKS.
+const MAX_SYMLINKS: usize = 40;
+
+/// Failures of the runtime (not of guests).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Bundle(#[from] BundleError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("exec {path}: {errno}")]
+    Exec { path: String, errno: Errno },
+    #[error("exec denied")]
+    Denied(#[from] Denied),
+    #[error("spawning {path}: {errno}")]
+    Spawn { path: String, errno: Errno },
+}
+
+/// The engine side of a daemon (or of one embedded run).
+pub struct Runtime {
+    engine: WasmEngine,
+    cache: CodeCache,
+    limits: EngineLimits,
+    _ticker: EpochTicker,
+}
+
+/// A verified bundle with its compiled megabinary.
+pub struct LoadedBundle {
+    pub bundle: Bundle,
+    pub image: Arc<Image>,
+    pub megabinary: LoadedMegabinary,
+    pub gate: Gate,
+    /// Whether the megabinary was compiled now or its code came from the cache.
+    pub compile: CompileSource,
+    /// The engine's epoch tick and per-memory limit, for runs.
+    epoch_tick: Duration,
+    max_memory_bytes: usize,
+    /// BLAKE3 of image file contents already hashed, keyed by the address of
+    /// the image's shared bytes (stable while the image lives). Files written by
+    /// a container are never looked up here: their bytes are not the image's.
+    hashes: Mutex<HashMap<usize, [u8; 32]>>,
+}
+
+impl Runtime {
+    /// A runtime whose compiled code lives under `state_dir/code`.
+    pub fn new(
+        state_dir: &Path,
+        limits: EngineLimits,
+        pooling: bool,
+    ) -> Result<Runtime, RuntimeError> {
+        let engine = crate::engine::engine(&limits, pooling)?;
+        let cache = CodeCache::open(&state_dir.join("code"), &engine)?;
+        let ticker = EpochTicker::start(&engine, limits.epoch_tick);
+        Ok(Runtime {
+            engine,
+            cache,
+            limits,
+            _ticker: ticker,
+        })
+    }
+
+    pub fn limits(&self) -> &EngineLimits {
+        &self.limits
+    }
+
+    /// Verifies the bundle in `dir` against `trusted` and compiles it (once: a
+    /// second load of the same megabinary, in this or a later daemon, compiles
+    /// nothing).
+    pub fn load_bundle(
+        &self,
+        dir: &Path,
+        trusted: &[VerifyingKey],
+        policy: CopyPolicy,
+    ) -> Result<Arc<LoadedBundle>, RuntimeError> {
+        let bundle = Bundle::load(dir, trusted)?;
+        let (module, compile) = self.cache.load_or_compile(
+            &self.engine,
+            &bundle.megabinary,
+            &bundle.megabinary_blake3,
+        )?;
+        let megabinary = LoadedMegabinary::new(&self.engine, &module)?;
+        let image = Arc::new(Image::from_rootfs(&bundle.rootfs));
+        let gate = Gate::new(Arc::clone(&bundle.manifest), policy);
+        Ok(Arc::new(LoadedBundle {
+            bundle,
+            image,
+            megabinary,
+            gate,
+            compile,
+            epoch_tick: self.limits.epoch_tick,
+            max_memory_bytes: self.limits.max_memory_bytes,
+            hashes: Mutex::default(),
+        }))
+    }
+}
+
+impl LoadedBundle {
+    pub fn dir(&self) -> &PathBuf {
+        &self.bundle.dir
+    }
+
+    /// "compiled" or "cached", for messages.
+    pub fn compile_label(&self) -> &'static str {
+        match self.compile {
+            CompileSource::Compiled => "compiled",
+            CompileSource::Cache => "from cache",
+        }
+    }
+}
+
+/// One exec: what to run and how.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// The path to execute, resolved in the container (symlinks followed).
+    pub path: String,
+    /// argv; empty means `[path]`. argv[0] is the name the program sees.
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    /// Working directory; `/` if `None`.
+    pub cwd: Option<String>,
+    pub stdin: Vec<u8>,
+    /// Wall-clock limit.
+    pub timeout: Option<Duration>,
+    /// Cap on captured stdout and stderr, each.
+    pub output_cap: Option<usize>,
+}
+
+/// How an exec ended, with its output.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    pub end: RunEnd,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+    pub pid: u32,
+    /// What the gate allowed, for the reply.
+    pub allowed: Allowed,
+    pub instantiate: Duration,
+    pub run: Duration,
+}
+
+impl ExecOutput {
+    /// The exit code a shell would report: the status, or 128+signal-like
+    /// codes for abnormal ends (137 killed or timed out, 134 trapped).
+    pub fn exit_code(&self) -> i32 {
+        match &self.end {
+            RunEnd::Exited(code) => *code,
+            RunEnd::Trapped(_) => 134,
+            RunEnd::TimedOut | RunEnd::Killed(_) => 137,
+            RunEnd::DispatchRefused(_) | RunEnd::StartFailed(_) => 126,
+        }
+    }
+}
+
+/// A container: a bundle and a kernel of its own.
+pub struct Container {
+    pub id: String,
+    pub bundle: Arc<LoadedBundle>,
+    pub kernel: Arc<Kernel>,
+}
+
+impl Container {
+    pub fn new(id: impl Into<String>, bundle: Arc<LoadedBundle>, limits: Limits) -> Container {
+        let kernel = Arc::new(Kernel::new(Arc::clone(&bundle.image), limits));
+        Container {
+            id: id.into(),
+            bundle,
+            kernel,
+        }
+    }
+
+    /// The exec gate for `path`, relative to `cwd`: resolves it in the
+    /// container, reads the bytes once, hashes them (or takes the cached hash
+    /// of untouched image bytes), and asks the gate. Returns the decision and
+    /// the canonical path.
+    pub fn check_exec(
+        &self,
+        cwd: &Arc<Inode>,
+        path: &str,
+    ) -> Result<(Allowed, String), RuntimeError> {
+        let exec_err = |errno| RuntimeError::Exec {
+            path: path.to_string(),
+            errno,
+        };
+        let (canonical, inode) = self.resolve(cwd, path.as_bytes()).map_err(exec_err)?;
+        let vfs = self.kernel.vfs();
+        // exec_lookup checks it is a regular file with an execute bit.
+        let _ = vfs.exec_lookup(vfs.root(), &canonical).map_err(exec_err)?;
+        let contents = inode.read_contents().map_err(exec_err)?;
+        let hash = if contents.from_image {
+            let key = contents.bytes.as_ptr() as usize;
+            let mut cache = self.bundle.hashes.lock().unwrap_or_else(|e| e.into_inner());
+            *cache
+                .entry(key)
+                .or_insert_with(|| *blake3::hash(&contents.bytes).as_bytes())
+        } else {
+            *blake3::hash(&contents.bytes).as_bytes()
+        };
+        let canonical = String::from_utf8_lossy(&canonical).into_owned();
+        match self.bundle.gate.check(&canonical, &hash) {
+            Ok(allowed) => Ok((allowed, canonical)),
+            Err(denied) => {
+                tracing::warn!(container = %self.id, path = %canonical, reason = %denied, "exec denied");
+                Err(RuntimeError::Denied(denied))
+            }
+        }
+    }
+
+    /// Resolves `path` to its canonical absolute path, following symlinks in
+    /// every component including the last.
+    fn resolve(&self, cwd: &Arc<Inode>, path: &[u8]) -> Result<(Vec<u8>, Arc<Inode>), Errno> {
+        let vfs = self.kernel.vfs();
+        let mut dir = Arc::clone(cwd);
+        let mut path = path.to_vec();
+        for _ in 0..MAX_SYMLINKS {
+            let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
+                Some(0) => (b"/".to_vec(), path[1..].to_vec()),
+                Some(i) => (path[..i].to_vec(), path[i + 1..].to_vec()),
+                None => (b".".to_vec(), path.clone()),
+            };
+            let parent_inode = vfs.lookup(&dir, &parent, true)?;
+            let parent_path = vfs.getcwd(&parent_inode)?;
+            let inode = vfs.lookup(&parent_inode, &name, false)?;
+            match vfs.readlinkat(&parent_inode, &name) {
+                Ok(target) => {
+                    dir = parent_inode;
+                    path = target;
+                }
+                Err(_) => {
+                    let mut full = parent_path;
+                    if full != b"/" {
+                        full.push(b'/');
+                    }
+                    full.extend_from_slice(&name);
+                    return Ok((full, inode));
+                }
+            }
+        }
+        Err(Errno::ELOOP)
+    }
+
+    /// Runs `req` as a new process of this container (parentless: the host's
+    /// child), to its end, on the calling thread.
+    pub fn run(&self, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
+        let vfs = self.kernel.vfs();
+        let spawn_err = |errno| RuntimeError::Spawn {
+            path: req.path.clone(),
+            errno,
+        };
+        let cwd = match &req.cwd {
+            Some(c) => vfs
+                .lookup(vfs.root(), c.as_bytes(), true)
+                .map_err(spawn_err)?,
+            None => Arc::clone(vfs.root()),
+        };
+        let (allowed, _canonical) = self.check_exec(&cwd, &req.path)?;
+        let cap = req.output_cap.unwrap_or(DEFAULT_OUTPUT_CAP);
+        let stdout = CaptureStream::new(cap);
+        let stderr = CaptureStream::new(cap);
+        let stdin = BytesStream::new(req.stdin.clone());
+        let argv: Vec<Vec<u8>> = if req.argv.is_empty() {
+            vec![req.path.clone().into_bytes()]
+        } else {
+            req.argv.iter().map(|a| a.clone().into_bytes()).collect()
+        };
+        let spec = SpawnSpec {
+            argv: argv.clone(),
+            env: req
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
+                .collect(),
+            cwd: Some(cwd),
+            umask: None,
+            fds: vec![
+                (
+                    0,
+                    FdSource::File(FileDescription::host(stdin, OFlags::RDONLY)),
+                ),
+                (
+                    1,
+                    FdSource::File(FileDescription::host(stdout.clone(), OFlags::WRONLY)),
+                ),
+                (
+                    2,
+                    FdSource::File(FileDescription::host(stderr.clone(), OFlags::WRONLY)),
+                ),
+            ],
+        };
+        let process = self.kernel.spawn(None, spec).map_err(spawn_err)?;
+        let host =
+            WasiProcess::new(Arc::clone(&self.kernel), Arc::clone(&process)).map_err(spawn_err)?;
+        let tick = self.bundle.epoch_tick;
+        let result = self.bundle.megabinary.run(RunRequest {
+            host: Box::new(host),
+            dispatch_id: allowed.dispatch_id,
+            memory_export: allowed.memory.clone(),
+            argv,
+            deadline_ticks: req
+                .timeout
+                .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
+            max_memory_bytes: self.bundle.max_memory_bytes,
+        });
+        let status = match &result.end {
+            RunEnd::Exited(code) => ExitStatus::from_code(*code),
+            _ => ExitStatus::from_code(128 + 9),
+        };
+        // Exit closes the process's fds (pipe readers see EOF) and reaps it:
+        // the host is its parent and is not waiting.
+        let processes = self.kernel.processes();
+        let _ = processes.exit(process.pid(), status);
+        let _ = processes.wait(
+            HOST_PID,
+            WaitFor::Pid(process.pid()),
+            true,
+            &Interrupt::new(),
+        );
+        Ok(ExecOutput {
+            end: result.end,
+            stdout: stdout.take(),
+            stderr: stderr.take(),
+            stdout_truncated: stdout.truncated(),
+            stderr_truncated: stderr.truncated(),
+            pid: process.pid() as u32,
+            allowed,
+            instantiate: result.instantiate,
+            run: result.run,
+        })
+    }
+}

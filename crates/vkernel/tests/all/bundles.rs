@@ -1,0 +1,124 @@
+//! Making signed bundles of guest programs for the tests.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use recompiler_manifest::digest::{FileRef, dispatch_id, format_dispatch_id};
+use recompiler_manifest::sign::{BundleFiles, SigningKey, sign_bundle};
+use recompiler_manifest::{ExecKind, Executable, ImageInfo, Manifest};
+use recompiler_megabinary::{Entry, MergeInput, memory_export, merge};
+use recompiler_oci::{Meta, Rootfs};
+use recompiler_vkernel::container::{LoadedBundle, Runtime};
+use recompiler_vkernel::engine::EngineLimits;
+use recompiler_vkernel::gate::CopyPolicy;
+
+/// The programs of the test bundle: (path in the image, guest name).
+pub const PROGRAMS: &[(&str, &str)] = &[
+    ("/usr/bin/stdio_filter", "stdio_filter"),
+    ("/usr/bin/files_args", "files_args"),
+    ("/usr/bin/bigdata", "bigdata"),
+    ("/usr/bin/rust_echo", "rust_echo"),
+];
+
+fn meta(mode: u32) -> Meta {
+    Meta {
+        mode,
+        uid: 0,
+        gid: 0,
+        mtime: 1_700_000_000,
+    }
+}
+
+/// Writes a signed bundle of the guests into `dir` (as `recompiler-build`
+/// would, without an OCI image): the programs in /usr/bin and a data file in
+/// /workspace.
+pub fn write(dir: &Path, key: &SigningKey) {
+    let mut rootfs = Rootfs::new();
+    let mut wasms = Vec::new();
+    for (path, guest) in PROGRAMS {
+        let wasm = recompiler_testkit::guests::wasm(guest);
+        rootfs.insert_file(path, wasm.clone(), meta(0o755)).unwrap();
+        wasms.push((*path, wasm));
+    }
+    rootfs
+        .insert_file(
+            "/workspace/readme.txt",
+            b"hello from the image\n".to_vec(),
+            meta(0o644),
+        )
+        .unwrap();
+    let hashes: Vec<[u8; 32]> = wasms
+        .iter()
+        .map(|(_, w)| *blake3::hash(w).as_bytes())
+        .collect();
+    let inputs: Vec<MergeInput<'_>> = wasms
+        .iter()
+        .zip(&hashes)
+        .map(|((path, wasm), h)| MergeInput {
+            id: dispatch_id(h),
+            name: path.to_string(),
+            wasm,
+            entry: Entry::Start,
+        })
+        .collect();
+    let megabinary = merge(&inputs, &mut |_, _| {}).unwrap().wasm;
+    let mut rootfs_tar = Vec::new();
+    rootfs.write_tar(&mut rootfs_tar).unwrap();
+
+    let mut executables = BTreeMap::new();
+    for ((path, wasm), h) in wasms.iter().zip(&hashes) {
+        let id = dispatch_id(h);
+        let digests = recompiler_manifest::Digests::of(wasm);
+        executables.insert(
+            path.to_string(),
+            Executable {
+                kind: ExecKind::Wasm,
+                size: Some(wasm.len() as u64),
+                mode: Some("0755".into()),
+                sha256: Some(digests.sha256),
+                blake3: Some(digests.blake3),
+                entry: Some("_start".into()),
+                dispatch_id: Some(format_dispatch_id(id)),
+                memory: Some(memory_export(id)),
+                ..Executable::default()
+            },
+        );
+    }
+    let manifest = Manifest {
+        schema: recompiler_manifest::schema::SCHEMA.into(),
+        image: ImageInfo {
+            reference: "test".into(),
+            digest: format!("sha256:{}", "a".repeat(64)),
+            config_digest: format!("sha256:{}", "b".repeat(64)),
+            platform: "wasi/wasm".into(),
+        },
+        megabinary: FileRef::of("container.wasm", &megabinary),
+        rootfs: FileRef::of("rootfs.tar", &rootfs_tar),
+        executables,
+    };
+    let manifest_bytes = manifest.to_canonical_json();
+    let files = BundleFiles {
+        megabinary: ("container.wasm", &megabinary),
+        manifest: ("mapping.json", &manifest_bytes),
+        rootfs: ("rootfs.tar", &rootfs_tar),
+    };
+    let signature = sign_bundle(key, &files, "test", &manifest.image.digest);
+    std::fs::write(dir.join("container.wasm"), &megabinary).unwrap();
+    std::fs::write(dir.join("rootfs.tar"), &rootfs_tar).unwrap();
+    std::fs::write(dir.join("mapping.json"), &manifest_bytes).unwrap();
+    std::fs::write(dir.join("mapping.json.sig"), signature).unwrap();
+}
+
+/// A runtime (on-demand allocation: tests run in parallel) and the test bundle, loaded.
+pub fn load(tmp: &Path, policy: CopyPolicy) -> (Runtime, Arc<LoadedBundle>) {
+    let key = recompiler_manifest::sign::generate_signing_key().unwrap();
+    let dir = tmp.join("bundle");
+    std::fs::create_dir_all(&dir).unwrap();
+    write(&dir, &key);
+    let runtime = Runtime::new(&tmp.join("state"), EngineLimits::default(), false).unwrap();
+    let loaded = runtime
+        .load_bundle(&dir, &[key.verifying_key()], policy)
+        .unwrap();
+    (runtime, loaded)
+}

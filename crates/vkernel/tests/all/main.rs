@@ -1,0 +1,7 @@
+//! Integration tests of the vkernel, one module per topic. Bundles are made in
+//! the test from the testkit's guest programs (merged, manifested and signed
+//! with the real crates), then run through `Container::run`.
+
+mod bundles;
+mod differential;
+mod gate;
