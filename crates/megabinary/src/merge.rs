@@ -116,7 +116,7 @@ pub fn merge(
         }
     }
     layout.encode_imports(&mut out.imports);
-    layout.encode_exports(&modules, inputs, &mut out.exports)?;
+    layout.encode_exports(&modules, inputs, &mut out.exports);
 
     let programs: Vec<MergedProgram> = inputs
         .iter()
@@ -620,7 +620,7 @@ impl Layout {
         modules: &[Parsed<'_>],
         inputs: &[MergeInput<'_>],
         exports: &mut ExportSection,
-    ) -> Result<(), MergeError> {
+    ) {
         for (m, module) in modules.iter().enumerate() {
             let prefix = if m == 0 {
                 String::new()
@@ -657,7 +657,6 @@ impl Layout {
                 );
             }
         }
-        Ok(())
     }
 
     /// Pass 2 for module `m`: re-encode its sections into `out`.
