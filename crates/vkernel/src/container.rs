@@ -233,7 +233,8 @@ impl Container {
         match self.bundle.gate.check(&canonical, &hash) {
             Ok(allowed) => Ok((allowed, canonical)),
             Err(denied) => {
-                tracing::warn!(container = %self.id, path = %canonical, reason = %denied, "exec denied");
+                let blake3: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+                tracing::warn!(container = %self.id, path = %canonical, %blake3, reason = %denied, "exec denied");
                 Err(RuntimeError::Denied(denied))
             }
         }
