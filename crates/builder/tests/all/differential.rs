@@ -8,7 +8,7 @@ use std::path::Path;
 use recompiler_manifest::Manifest;
 use recompiler_testkit::{Exit, RunOptions, RunOutput, run_alone, run_dispatched};
 
-use crate::image::{assert_ok, build, standard_image};
+use crate::image::{REACTOR_ENTRY, assert_ok, build, built_standard, standard_image};
 
 struct Case {
     /// The path the program is started by (argv[0] is its base name).
@@ -232,12 +232,7 @@ fn every_program_behaves_as_it_did_alone_for_each_image_format() {
     let tmp = tempfile::tempdir().unwrap();
     let image = standard_image(&tmp.path().join("img"));
     let layout_out = tmp.path().join("from-layout");
-    assert_ok(&build(
-        &image.oci(),
-        &layout_out,
-        None,
-        &["--entry", "/usr/lib/reactor.wasm=run"],
-    ));
+    assert_ok(&build(&image.oci(), &layout_out, None, REACTOR_ENTRY));
     let (megabinary, manifest) = load(&layout_out);
     run_all_cases(&megabinary, &manifest, tmp.path());
 
@@ -247,12 +242,7 @@ fn every_program_behaves_as_it_did_alone_for_each_image_format() {
     let docker = image.to_docker_archive(&tmp.path().join("docker.tar"), "recompiler/test:latest");
     for (name, reference) in [("archive", archive), ("docker", docker)] {
         let out = tmp.path().join(name);
-        assert_ok(&build(
-            &reference,
-            &out,
-            None,
-            &["--entry", "/usr/lib/reactor.wasm=run"],
-        ));
+        assert_ok(&build(&reference, &out, None, REACTOR_ENTRY));
         let (wasm, m) = load(&out);
         assert!(
             wasm == megabinary,
@@ -272,14 +262,7 @@ fn every_program_behaves_as_it_did_alone_for_each_image_format() {
 #[test]
 fn manifest_records_kinds_symlinks_and_the_deleted_file_is_gone() {
     let tmp = tempfile::tempdir().unwrap();
-    let image = standard_image(&tmp.path().join("img"));
-    let out = tmp.path().join("out");
-    assert_ok(&build(
-        &image.oci(),
-        &out,
-        None,
-        &["--entry", "/usr/lib/reactor.wasm=run"],
-    ));
+    let (_image, out) = built_standard(tmp.path());
     let (_, m) = load(&out);
     let upper = m.lookup("/usr/bin/upper").unwrap();
     assert_eq!(upper.target.as_deref(), Some("/usr/bin/stdio_filter"));
@@ -304,14 +287,7 @@ fn manifest_records_kinds_symlinks_and_the_deleted_file_is_gone() {
 #[test]
 fn unknown_hash_id_runs_nothing_and_one_instance_runs_one_program() {
     let tmp = tempfile::tempdir().unwrap();
-    let image = standard_image(&tmp.path().join("img"));
-    let out = tmp.path().join("out");
-    assert_ok(&build(
-        &image.oci(),
-        &out,
-        None,
-        &["--entry", "/usr/lib/reactor.wasm=run"],
-    ));
+    let (_image, out) = built_standard(tmp.path());
     let (wasm, m) = load(&out);
     let unknown = run_dispatched(&wasm, 0x0123_4567_89ab_cdef, &RunOptions::new(["x"])).unwrap();
     assert_eq!(unknown.returned, Some(-1));
@@ -356,12 +332,7 @@ fn building_twice_gives_identical_bytes() {
     let a = tmp.path().join("a");
     let b = tmp.path().join("b");
     for dir in [&a, &b] {
-        assert_ok(&build(
-            &image.oci(),
-            dir,
-            Some(&key),
-            &["--entry", "/usr/lib/reactor.wasm=run"],
-        ));
+        assert_ok(&build(&image.oci(), dir, Some(&key), REACTOR_ENTRY));
     }
     for f in [
         "container.wasm",

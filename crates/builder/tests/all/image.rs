@@ -255,3 +255,14 @@ pub fn replace_top_layer_with(image: &Image, entries: &[(&str, &[u8])]) {
     manifest_desc["size"] = manifest_size.into();
     std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
 }
+
+/// The flag that names the reactor's entry in [`standard_image`].
+pub const REACTOR_ENTRY: &[&str] = &["--entry", "/usr/lib/reactor.wasm=run"];
+
+/// [`standard_image`] in `tmp/img`, built (unsigned) into `tmp/out`.
+pub fn built_standard(tmp: &Path) -> (Image, PathBuf) {
+    let image = standard_image(&tmp.join("img"));
+    let out = tmp.join("out");
+    assert_ok(&build(&image.oci(), &out, None, REACTOR_ENTRY));
+    (image, out)
+}
