@@ -276,6 +276,83 @@ impl Container {
     /// Runs `req` as a new process of this container (parentless: the host's
     /// child), to its end, on the calling thread.
     pub fn run(&self, req: &ExecRequest) -> Result<ExecOutput, RuntimeError> {
+        let cap = req.output_cap.unwrap_or(DEFAULT_OUTPUT_CAP);
+        let (stdout, stderr) = (CaptureStream::new(cap), CaptureStream::new(cap));
+        let stdin = FileDescription::host(BytesStream::new(req.stdin.clone()), OFlags::RDONLY);
+        let launch = self.launch(req, [stdin, host_output(&stdout), host_output(&stderr)])?;
+        Ok(self.finish(launch, &stdout, &stderr))
+    }
+
+    /// Runs `stages` as a pipeline, `a | b | c`: each stage's stdout is a kernel
+    /// pipe to the next one's stdin; all stages run at once, each on a thread
+    /// of its own. The first stage reads its request's `stdin`; the last
+    /// stage's stdout is captured. Every stage passes the exec gate before any
+    /// of them starts.
+    pub fn run_pipeline(&self, stages: &[ExecRequest]) -> Result<Vec<ExecOutput>, RuntimeError> {
+        let Some(first) = stages.first() else {
+            return Ok(Vec::new());
+        };
+        let cap = first.output_cap.unwrap_or(DEFAULT_OUTPUT_CAP);
+        let last_stdout = CaptureStream::new(cap);
+        let stderrs: Vec<_> = stages.iter().map(|_| CaptureStream::new(cap)).collect();
+        let empty = CaptureStream::new(0);
+        let mut input = Some(FileDescription::host(
+            BytesStream::new(first.stdin.clone()),
+            OFlags::RDONLY,
+        ));
+        let mut launches = Vec::with_capacity(stages.len());
+        for (i, stage) in stages.iter().enumerate() {
+            let (output, next) = if i + 1 == stages.len() {
+                (host_output(&last_stdout), None)
+            } else {
+                let (read, write) =
+                    crate::kernel::pipe2(OFlags::empty()).map_err(|errno| RuntimeError::Spawn {
+                        path: stage.path.clone(),
+                        errno,
+                    })?;
+                (write, Some(read))
+            };
+            let stdin = input.take().unwrap_or_else(|| host_output(&empty));
+            launches.push(self.launch(stage, [stdin, output, host_output(&stderrs[i])])?);
+            input = next;
+        }
+        // Only the processes hold the pipe ends now: a stage's exit closes its
+        // write end, and the next stage sees end of file.
+        let outputs = std::thread::scope(|scope| {
+            let handles: Vec<_> = launches
+                .into_iter()
+                .enumerate()
+                .map(|(i, launch)| {
+                    let stdout = if i + 1 == stages.len() {
+                        &last_stdout
+                    } else {
+                        &empty
+                    };
+                    let stderr = &stderrs[i];
+                    scope.spawn(move || self.finish(launch, stdout, stderr))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        outputs
+            .into_iter()
+            .zip(stages)
+            .map(|(out, stage)| {
+                out.map_err(|_| RuntimeError::Spawn {
+                    path: stage.path.clone(),
+                    errno: Errno::EIO,
+                })
+            })
+            .collect()
+    }
+
+    /// Passes the gate and creates the process for `req`, with `stdio` as its
+    /// fds 0, 1 and 2. Nothing runs yet.
+    fn launch(
+        &self,
+        req: &ExecRequest,
+        stdio: [Arc<FileDescription>; 3],
+    ) -> Result<Launch, RuntimeError> {
         let vfs = self.kernel.vfs();
         let spawn_err = |errno| RuntimeError::Spawn {
             path: req.path.clone(),
@@ -288,15 +365,12 @@ impl Container {
             None => Arc::clone(vfs.root()),
         };
         let (allowed, _canonical) = self.check_exec(&cwd, &req.path)?;
-        let cap = req.output_cap.unwrap_or(DEFAULT_OUTPUT_CAP);
-        let stdout = CaptureStream::new(cap);
-        let stderr = CaptureStream::new(cap);
-        let stdin = BytesStream::new(req.stdin.clone());
         let argv: Vec<Vec<u8>> = if req.argv.is_empty() {
             vec![req.path.clone().into_bytes()]
         } else {
             req.argv.iter().map(|a| a.clone().into_bytes()).collect()
         };
+        let [stdin, stdout, stderr] = stdio;
         let spec = SpawnSpec {
             argv: argv.clone(),
             env: req
@@ -307,25 +381,16 @@ impl Container {
             cwd: Some(cwd),
             umask: None,
             fds: vec![
-                (
-                    0,
-                    FdSource::File(FileDescription::host(stdin, OFlags::RDONLY)),
-                ),
-                (
-                    1,
-                    FdSource::File(FileDescription::host(stdout.clone(), OFlags::WRONLY)),
-                ),
-                (
-                    2,
-                    FdSource::File(FileDescription::host(stderr.clone(), OFlags::WRONLY)),
-                ),
+                (0, FdSource::File(stdin)),
+                (1, FdSource::File(stdout)),
+                (2, FdSource::File(stderr)),
             ],
         };
         let process = self.kernel.spawn(None, spec).map_err(spawn_err)?;
         let host =
             WasiProcess::new(Arc::clone(&self.kernel), Arc::clone(&process)).map_err(spawn_err)?;
         let tick = self.bundle.epoch_tick;
-        let result = self.bundle.megabinary.run(RunRequest {
+        let request = RunRequest {
             host: Box::new(host),
             dispatch_id: allowed.dispatch_id,
             memory_export: allowed.memory.clone(),
@@ -334,7 +399,22 @@ impl Container {
                 .timeout
                 .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
             max_memory_bytes: self.bundle.max_memory_bytes,
-        });
+        };
+        Ok(Launch {
+            process,
+            allowed,
+            request,
+        })
+    }
+
+    /// Runs a launched process to its end, then exits and reaps it.
+    fn finish(&self, launch: Launch, stdout: &CaptureStream, stderr: &CaptureStream) -> ExecOutput {
+        let Launch {
+            process,
+            allowed,
+            request,
+        } = launch;
+        let result = self.bundle.megabinary.run(request);
         let status = match &result.end {
             RunEnd::Exited(code) => ExitStatus::from_code(*code),
             _ => ExitStatus::from_code(128 + 9),
@@ -349,7 +429,7 @@ impl Container {
             true,
             &Interrupt::new(),
         );
-        Ok(ExecOutput {
+        ExecOutput {
             end: result.end,
             stdout: stdout.take(),
             stderr: stderr.take(),
@@ -359,6 +439,20 @@ impl Container {
             allowed,
             instantiate: result.instantiate,
             run: result.run,
-        })
+        }
     }
+}
+
+/// A process created and gated, not yet running.
+struct Launch {
+    process: Arc<crate::kernel::Process>,
+    allowed: Allowed,
+    request: RunRequest,
+}
+
+fn host_output(stream: &Arc<CaptureStream>) -> Arc<FileDescription> {
+    FileDescription::host(
+        Arc::clone(stream) as Arc<dyn crate::kernel::HostStream>,
+        OFlags::WRONLY,
+    )
 }

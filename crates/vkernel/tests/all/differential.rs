@@ -142,3 +142,52 @@ fn a_process_sees_its_containers_files_and_not_another_containers() {
         "{in_b}"
     );
 }
+
+#[test]
+fn a_pipeline_streams_through_kernel_pipes_as_the_programs_would_in_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_runtime, loaded) = bundles::load(tmp.path(), CopyPolicy::ExactPath);
+    let container = Container::new("p", loaded, Limits::default());
+    // About 1 MiB of input: far more than a pipe holds, so the stages must
+    // run at the same time for it to finish.
+    let input: Vec<u8> = (0..40_000)
+        .flat_map(|i| format!("line {i} of the input\n").into_bytes())
+        .collect();
+    let stage = |stdin: Vec<u8>| ExecRequest {
+        path: "/usr/bin/stdio_filter".into(),
+        argv: vec!["stdio_filter".into()],
+        stdin,
+        ..ExecRequest::default()
+    };
+    let outs = container
+        .run_pipeline(&[stage(input.clone()), stage(Vec::new()), stage(Vec::new())])
+        .unwrap();
+
+    // The oracle: the same program three times in sequence under plain wasmtime.
+    let wasm = recompiler_testkit::guests::wasm("stdio_filter");
+    let mut data = input;
+    let mut alone = Vec::new();
+    for _ in 0..3 {
+        let out = run_alone(&wasm, &RunOptions::new(["stdio_filter"]).stdin(data)).unwrap();
+        data = out.stdout.clone();
+        alone.push(out);
+    }
+    assert_eq!(outs.len(), 3);
+    assert!(
+        outs[2].stdout == alone[2].stdout,
+        "the pipeline's output differs from the sequential run"
+    );
+    for (i, (p, a)) in outs.iter().zip(&alone).enumerate() {
+        assert_eq!(
+            String::from_utf8_lossy(&p.stderr),
+            String::from_utf8_lossy(&a.stderr),
+            "stage {i} stderr"
+        );
+        match (&a.exit, &p.end) {
+            (Exit::Code(x), RunEnd::Exited(y)) => assert_eq!(x, y, "stage {i} exit"),
+            (x, y) => panic!("stage {i}: {x:?} vs {y:?}"),
+        }
+    }
+    // Nothing is left behind in the container's process table.
+    assert_eq!(container.kernel.summary().processes, 0);
+}
