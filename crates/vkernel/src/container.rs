@@ -233,7 +233,7 @@ impl Container {
         match self.bundle.gate.check(&canonical, &hash) {
             Ok(allowed) => Ok((allowed, canonical)),
             Err(denied) => {
-                let blake3: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+                let blake3 = crate::gate::hex(&hash);
                 tracing::warn!(container = %self.id, path = %canonical, %blake3, reason = %denied, "exec denied");
                 Err(RuntimeError::Denied(denied))
             }

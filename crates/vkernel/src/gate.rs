@@ -138,8 +138,9 @@ fn allowed(path: &str, entry: &recompiler_manifest::Executable) -> Result<Allowe
     }
 }
 
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Lower-case hex of a BLAKE3 hash, as the manifest writes it.
+pub fn hex(bytes: &[u8; 32]) -> String {
+    blake3::Hash::from_bytes(*bytes).to_hex().to_string()
 }
 
 #[cfg(test)]

@@ -68,11 +68,10 @@ impl Default for EngineLimits {
     }
 }
 
-/// The WebAssembly features the engine accepts: exactly what the megabinary
-/// may contain (`recompiler_megabinary::SUPPORTED_FEATURES`, kept equal by a test).
+/// The WebAssembly features the engine accepts: exactly what a megabinary may
+/// contain.
 pub fn wasm_features() -> wasmparser::WasmFeatures {
-    use wasmparser::WasmFeatures as F;
-    F::WASM2 | F::TAIL_CALL | F::EXTENDED_CONST | F::MULTI_MEMORY | F::RELAXED_SIMD | F::EXCEPTIONS
+    recompiler_megabinary::SUPPORTED_FEATURES
 }
 
 /// Builds the wasmtime configuration for `limits`; `pooling` selects the pooling
@@ -142,14 +141,6 @@ impl Drop for EpochTicker {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn accepts_exactly_what_the_megabinary_may_contain() {
-        assert_eq!(
-            wasm_features(),
-            recompiler_megabinary::SUPPORTED_FEATURES | wasmparser::WasmFeatures::MULTI_MEMORY
-        );
-    }
 
     #[test]
     fn pooling_and_on_demand_engines_start() {

@@ -14,7 +14,7 @@ use super::types::{
     ADVICE_MAX, DIRENT_SIZE, Fdstat, Filestat, PREOPENTYPE_DIR, WHENCE_MAX, check_flags, fdflags,
     filetype, filetype_of, fstflags, rights,
 };
-use crate::kernel::{FileDescription, OFlags, SetTime, Target, Whence};
+use crate::kernel::{Fd, FileDescription, OFlags, SetTime, Target, Whence};
 
 /// Directory entries fetched from the kernel per round of `fd_readdir`.
 const READDIR_BATCH: usize = 64;
@@ -104,22 +104,22 @@ impl WasiProcess {
     /// Fd_datasync implements preview1 `fd_datasync(fd)`: the kernel's files live in
     /// memory, so there is nothing to flush.
     pub(super) fn fd_datasync(&mut self, _mem: &mut GuestMemory<'_>, a: Args<'_>) -> WResult<()> {
-        let fd = a.fd(0);
-        let file = self.file(fd)?;
-        if !is_file(&file) {
-            return Err(badf());
-        }
-        self.require(fd, &file, rights::FD_DATASYNC)
+        self.flush(a.fd(0), rights::FD_DATASYNC)
     }
 
     /// Fd_sync implements preview1 `fd_sync(fd)` (see [`WasiProcess::fd_datasync`]).
     pub(super) fn fd_sync(&mut self, _mem: &mut GuestMemory<'_>, a: Args<'_>) -> WResult<()> {
-        let fd = a.fd(0);
+        self.flush(a.fd(0), rights::FD_SYNC)
+    }
+
+    /// What fd_sync and fd_datasync check before their (empty) flush: a regular
+    /// file or directory with the `right`.
+    fn flush(&mut self, fd: Fd, right: u64) -> WResult<()> {
         let file = self.file(fd)?;
         if !is_file(&file) {
             return Err(badf());
         }
-        self.require(fd, &file, rights::FD_SYNC)
+        self.require(fd, &file, right)
     }
 
     /// Fd_fdstat_get implements preview1 `fd_fdstat_get(fd, *fdstat)`.
