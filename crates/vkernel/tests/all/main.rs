@@ -3,5 +3,7 @@
 //! with the real crates), then run through `Container::run`.
 
 mod bundles;
+mod conformance;
 mod differential;
 mod gate;
+mod process;

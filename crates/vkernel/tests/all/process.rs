@@ -1,0 +1,1 @@
+//! The process extension: guests that spawn, wait, pipe and dup through the gate.
