@@ -283,6 +283,42 @@ impl Container {
         Ok(self.finish(launch, &stdout, &stderr))
     }
 
+    /// Runs `req` with the given open file descriptions as its fds 0, 1 and 2
+    /// (a pipe fed by a client, a stream that forwards output as it comes, ...),
+    /// to its end, on the calling thread. Nothing is captured: the returned
+    /// output's `stdout` and `stderr` are empty. `started` is called once the
+    /// process exists (with its pid), before it runs: a caller that may need to
+    /// stop it keeps the pid for [`Container::kill`].
+    pub fn run_with_stdio(
+        &self,
+        req: &ExecRequest,
+        stdio: [Arc<FileDescription>; 3],
+        started: impl FnOnce(u32),
+    ) -> Result<ExecOutput, RuntimeError> {
+        let launch = self.launch(req, stdio)?;
+        started(launch.process.pid() as u32);
+        let none = CaptureStream::new(0);
+        Ok(self.finish(launch, &none, &none))
+    }
+
+    /// Stops process `pid`: blocking calls return at once and a running guest
+    /// stops at its next epoch tick; its run ends `Killed`. False if no such
+    /// process runs.
+    pub fn kill(&self, pid: u32) -> bool {
+        match self.kernel.processes().get(pid as _) {
+            Some(p) => {
+                p.interrupt().interrupt();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Stops every process of the container (see [`Container::kill`]).
+    pub fn stop_all(&self) {
+        self.kernel.processes().interrupt_all();
+    }
+
     /// Runs `stages` as a pipeline, `a | b | c`: each stage's stdout is a kernel
     /// pipe to the next one's stdin; all stages run at once, each on a thread
     /// of its own. The first stage reads its request's `stdin`; the last
@@ -399,6 +435,7 @@ impl Container {
                 .timeout
                 .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
             max_memory_bytes: self.bundle.max_memory_bytes,
+            stop: Some(process.interrupt().clone()),
         };
         Ok(Launch {
             process,

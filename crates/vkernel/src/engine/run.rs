@@ -15,6 +15,7 @@ use wasmtime::{
 
 use super::EngineError;
 use crate::abi::wasi_p1::{FUNCS, HostExit, Ty, WasiHost};
+use crate::kernel::Interrupt;
 
 /// What a store holds for one process.
 pub struct GuestState {
@@ -66,6 +67,10 @@ pub struct RunRequest {
     pub deadline_ticks: Option<u64>,
     /// Largest size any one memory of the instance may grow to.
     pub max_memory_bytes: usize,
+    /// The process's cancel token: once set, the guest is stopped at its next
+    /// host call or epoch tick (so a loop that never calls the host stops too)
+    /// and the run ends [`RunEnd::Killed`].
+    pub stop: Option<Interrupt>,
 }
 
 /// How a process ended.
@@ -143,12 +148,35 @@ impl LoadedMegabinary {
             },
         );
         store.limiter(|s| &mut s.limits);
-        match req.deadline_ticks {
-            Some(ticks) => store.set_epoch_deadline(ticks.max(1)),
-            // wasmtime adds the delta to the current epoch: keep clear of overflow.
-            None => store.set_epoch_deadline(u64::MAX / 2),
+        match req.stop {
+            // Wake up every tick to look at the stop token; the wall-clock limit is
+            // counted down here instead of by the deadline itself.
+            Some(stop) => {
+                let mut left = req.deadline_ticks;
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_callback(move |_| {
+                    if stop.is_interrupted() {
+                        return Err(Killed("stopped by the host".into()).into());
+                    }
+                    match left.as_mut() {
+                        Some(0) => Err(wasmtime::Trap::Interrupt.into()),
+                        Some(n) => {
+                            *n -= 1;
+                            Ok(wasmtime::UpdateDeadline::Continue(1))
+                        }
+                        None => Ok(wasmtime::UpdateDeadline::Continue(1)),
+                    }
+                });
+            }
+            None => {
+                match req.deadline_ticks {
+                    Some(ticks) => store.set_epoch_deadline(ticks.max(1)),
+                    // wasmtime adds the delta to the current epoch: keep clear of overflow.
+                    None => store.set_epoch_deadline(u64::MAX / 2),
+                }
+                store.epoch_deadline_trap();
+            }
         }
-        store.epoch_deadline_trap();
         let result = |end, instantiate, run| RunResult {
             end,
             instantiate,
@@ -341,6 +369,7 @@ mod tests {
             argv: vec![b"prog".to_vec()],
             deadline_ticks: None,
             max_memory_bytes: 64 << 20,
+            stop: None,
         }
     }
 
@@ -391,5 +420,20 @@ mod tests {
             loaded.run(request(3, &out)).end,
             RunEnd::Trapped(_)
         ));
+        // A loop that never calls the host is stopped by its token, and with a
+        // token the deadline still holds.
+        let stop = Interrupt::new();
+        let mut spin = request(2, &out);
+        spin.stop = Some(stop.clone());
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            stop.interrupt();
+        });
+        assert!(matches!(loaded.run(spin).end, RunEnd::Killed(_)));
+        stopper.join().unwrap();
+        let mut spin = request(2, &out);
+        spin.stop = Some(Interrupt::new());
+        spin.deadline_ticks = Some(10);
+        assert_eq!(loaded.run(spin).end, RunEnd::TimedOut);
     }
 }
