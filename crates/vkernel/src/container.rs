@@ -14,24 +14,21 @@ use std::time::Duration;
 
 use recompiler_manifest::sign::VerifyingKey;
 
-use crate::abi::wasi_p1::WasiProcess;
 use crate::bundle::{Bundle, BundleError};
 use crate::engine::{
     CodeCache, CompileSource, EngineError, EngineLimits, EpochTicker, LoadedMegabinary, RunEnd,
-    RunRequest, WasmEngine,
+    WasmEngine,
 };
 use crate::gate::{Allowed, CopyPolicy, Denied, Gate};
 use crate::kernel::{
     BytesStream, CaptureStream, Errno, ExitStatus, FdSource, FileDescription, HOST_PID, Image,
-    Inode, Interrupt, Kernel, Limits, OFlags, SpawnSpec, WaitFor,
+    Inode, Interrupt, Kernel, Limits, OFlags, WaitFor,
 };
+use crate::spawn::{Launch, LaunchSpec, Launcher};
 
 /// Largest stdout or stderr kept for one run (more is dropped and reported as
 /// truncated): a runaway program cannot exhaust the daemon's memory.
 pub const DEFAULT_OUTPUT_CAP: usize = 16 << 20;
-
-/// Symlinks followed while resolving an exec path, as Linux's MAXSYMLINKS.
-const MAX_SYMLINKS: usize = 40;
 
 /// Failures of the runtime (not of guests).
 #[derive(Debug, thiserror::Error)]
@@ -65,12 +62,12 @@ pub struct LoadedBundle {
     /// Whether the megabinary was compiled now or its code came from the cache.
     pub compile: CompileSource,
     /// The engine's epoch tick and per-memory limit, for runs.
-    epoch_tick: Duration,
-    max_memory_bytes: usize,
+    pub(crate) epoch_tick: Duration,
+    pub(crate) max_memory_bytes: usize,
     /// BLAKE3 of image file contents already hashed, keyed by the address of
     /// the image's shared bytes (stable while the image lives). Files written by
     /// a container are never looked up here: their bytes are not the image's.
-    hashes: Mutex<HashMap<usize, [u8; 32]>>,
+    pub(crate) hashes: Mutex<HashMap<usize, [u8; 32]>>,
 }
 
 impl Runtime {
@@ -186,19 +183,35 @@ impl ExecOutput {
 }
 
 /// A container: a bundle and a kernel of its own.
+///
+/// Its guests may start processes of their own through the process extension
+/// (`recompiler_process_v1`); those run on threads of their own and may outlive
+/// the run that started them. Dropping the container stops them and joins their
+/// threads.
 pub struct Container {
     pub id: String,
     pub bundle: Arc<LoadedBundle>,
     pub kernel: Arc<Kernel>,
+    /// Starts processes (the host's execs and the guests' spawns) through the gate.
+    launcher: Arc<Launcher>,
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        self.launcher.shutdown();
+    }
 }
 
 impl Container {
     pub fn new(id: impl Into<String>, bundle: Arc<LoadedBundle>, limits: Limits) -> Container {
+        let id = id.into();
         let kernel = Arc::new(Kernel::new(Arc::clone(&bundle.image), limits));
+        let launcher = Launcher::new(id.clone(), Arc::clone(&bundle), Arc::clone(&kernel));
         Container {
-            id: id.into(),
+            id,
             bundle,
             kernel,
+            launcher,
         }
     }
 
@@ -211,66 +224,7 @@ impl Container {
         cwd: &Arc<Inode>,
         path: &str,
     ) -> Result<(Allowed, String), RuntimeError> {
-        let exec_err = |errno| RuntimeError::Exec {
-            path: path.to_string(),
-            errno,
-        };
-        let (canonical, inode) = self.resolve(cwd, path.as_bytes()).map_err(exec_err)?;
-        let vfs = self.kernel.vfs();
-        // exec_lookup checks it is a regular file with an execute bit.
-        let _ = vfs.exec_lookup(vfs.root(), &canonical).map_err(exec_err)?;
-        let contents = inode.read_contents().map_err(exec_err)?;
-        let hash = if contents.from_image {
-            let key = contents.bytes.as_ptr() as usize;
-            let mut cache = self.bundle.hashes.lock().unwrap_or_else(|e| e.into_inner());
-            *cache
-                .entry(key)
-                .or_insert_with(|| *blake3::hash(&contents.bytes).as_bytes())
-        } else {
-            *blake3::hash(&contents.bytes).as_bytes()
-        };
-        let canonical = String::from_utf8_lossy(&canonical).into_owned();
-        match self.bundle.gate.check(&canonical, &hash) {
-            Ok(allowed) => Ok((allowed, canonical)),
-            Err(denied) => {
-                let blake3 = crate::gate::hex(&hash);
-                tracing::warn!(container = %self.id, path = %canonical, %blake3, reason = %denied, "exec denied");
-                Err(RuntimeError::Denied(denied))
-            }
-        }
-    }
-
-    /// Resolves `path` to its canonical absolute path, following symlinks in
-    /// every component including the last.
-    fn resolve(&self, cwd: &Arc<Inode>, path: &[u8]) -> Result<(Vec<u8>, Arc<Inode>), Errno> {
-        let vfs = self.kernel.vfs();
-        let mut dir = Arc::clone(cwd);
-        let mut path = path.to_vec();
-        for _ in 0..MAX_SYMLINKS {
-            let (parent, name) = match path.iter().rposition(|&b| b == b'/') {
-                Some(0) => (b"/".to_vec(), path[1..].to_vec()),
-                Some(i) => (path[..i].to_vec(), path[i + 1..].to_vec()),
-                None => (b".".to_vec(), path.clone()),
-            };
-            let parent_inode = vfs.lookup(&dir, &parent, true)?;
-            let parent_path = vfs.getcwd(&parent_inode)?;
-            let inode = vfs.lookup(&parent_inode, &name, false)?;
-            match vfs.readlinkat(&parent_inode, &name) {
-                Ok(target) => {
-                    dir = parent_inode;
-                    path = target;
-                }
-                Err(_) => {
-                    let mut full = parent_path;
-                    if full != b"/" {
-                        full.push(b'/');
-                    }
-                    full.extend_from_slice(&name);
-                    return Ok((full, inode));
-                }
-            }
-        }
-        Err(Errno::ELOOP)
+        self.launcher.check_exec(cwd, path.as_bytes())
     }
 
     /// Runs `req` as a new process of this container (parentless: the host's
@@ -314,9 +268,18 @@ impl Container {
         }
     }
 
-    /// Stops every process of the container (see [`Container::kill`]).
+    /// Stops every process of the container (see [`Container::kill`]), those
+    /// guests spawned included, even one whose spawn is under way.
     pub fn stop_all(&self) {
         self.kernel.processes().interrupt_all();
+        self.launcher.interrupt_spawned();
+    }
+
+    /// Waits until every process that guests of this container spawned has
+    /// ended (an orphan left running by a program that exited, for example) and
+    /// reaps those nobody waits for. Returns at once if none runs.
+    pub fn wait_spawned(&self) {
+        self.launcher.join_spawned();
     }
 
     /// Runs `stages` as a pipeline, `a | b | c`: each stage's stdout is a kernel
@@ -400,48 +363,29 @@ impl Container {
                 .map_err(spawn_err)?,
             None => Arc::clone(vfs.root()),
         };
-        let (allowed, _canonical) = self.check_exec(&cwd, &req.path)?;
         let argv: Vec<Vec<u8>> = if req.argv.is_empty() {
             vec![req.path.clone().into_bytes()]
         } else {
             req.argv.iter().map(|a| a.clone().into_bytes()).collect()
         };
         let [stdin, stdout, stderr] = stdio;
-        let spec = SpawnSpec {
-            argv: argv.clone(),
+        let spec = LaunchSpec {
+            path: req.path.clone().into_bytes(),
+            argv,
             env: req
                 .env
                 .iter()
                 .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
                 .collect(),
-            cwd: Some(cwd),
-            umask: None,
+            cwd,
             fds: vec![
                 (0, FdSource::File(stdin)),
                 (1, FdSource::File(stdout)),
                 (2, FdSource::File(stderr)),
             ],
+            timeout: req.timeout,
         };
-        let process = self.kernel.spawn(None, spec).map_err(spawn_err)?;
-        let host =
-            WasiProcess::new(Arc::clone(&self.kernel), Arc::clone(&process)).map_err(spawn_err)?;
-        let tick = self.bundle.epoch_tick;
-        let request = RunRequest {
-            host: Box::new(host),
-            dispatch_id: allowed.dispatch_id,
-            memory_export: allowed.memory.clone(),
-            argv,
-            deadline_ticks: req
-                .timeout
-                .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
-            max_memory_bytes: self.bundle.max_memory_bytes,
-            stop: Some(process.interrupt().clone()),
-        };
-        Ok(Launch {
-            process,
-            allowed,
-            request,
-        })
+        self.launcher.launch(None, spec)
     }
 
     /// Runs a launched process to its end, then exits and reaps it.
@@ -466,6 +410,8 @@ impl Container {
             true,
             &Interrupt::new(),
         );
+        // Children it spawned that already ended are now the host's to reap.
+        self.launcher.reap_orphans();
         ExecOutput {
             end: result.end,
             stdout: stdout.take(),
@@ -478,13 +424,6 @@ impl Container {
             run: result.run,
         }
     }
-}
-
-/// A process created and gated, not yet running.
-struct Launch {
-    process: Arc<crate::kernel::Process>,
-    allowed: Allowed,
-    request: RunRequest,
 }
 
 fn host_output(stream: &Arc<CaptureStream>) -> Arc<FileDescription> {

@@ -7,6 +7,8 @@
 //! - [`bundle`]: loading a bundle and verifying its signature before anything of it runs.
 //! - [`container`]: runtimes, loaded bundles and containers; `Container::run` is one exec.
 //! - [`gate`]: the exec gate: may these bytes run as this path, per the signed manifest.
+//! - [`spawn`]: starting processes through the gate, for the host and for guests that
+//!   spawn (the process extension, [`abi::process`]).
 //! - [`engine`]: wasmtime (the only module that imports it): configuration,
 //!   the pooling allocator, compiled code cached on disk by content hash.
 
@@ -16,3 +18,4 @@ pub mod container;
 pub mod engine;
 pub mod gate;
 pub mod kernel;
+pub mod spawn;

@@ -3,5 +3,62 @@
 //! (the engine wires them to guests and hands them the guest's memory as bytes).
 //!
 //! - [`wasi_p1`]: WASI preview1 (`wasi_snapshot_preview1`) for WASM programs.
+//! - [`process`]: the process extension (`recompiler_process_v1`): spawn, wait,
+//!   pipe, dup for WASM programs that start others, every spawn through the gate.
+//!
+//! [`HOST_MODULES`] is what the engine defines for every guest, and how it numbers
+//! the functions for [`wasi_p1::WasiHost::call`].
 
+pub mod process;
 pub mod wasi_p1;
+
+use wasi_p1::Ty;
+
+/// The functions of one import module: name and parameter types.
+pub type FuncTable = &'static [(&'static str, &'static [Ty])];
+
+/// Every import module the engine defines, with its functions (name, parameter
+/// types). A function's number in [`wasi_p1::WasiHost::call`] is its position in
+/// this list read in order: preview1's first (so its numbers are
+/// [`wasi_p1::FUNCS`] indices), then the process extension's. Every function
+/// returns one `i32` errno except preview1's `proc_exit`, which returns nothing.
+pub const HOST_MODULES: &[(&str, FuncTable)] = &[
+    ("wasi_snapshot_preview1", wasi_p1::FUNCS),
+    (process::MODULE, process::FUNCS),
+];
+
+/// Whether `module`'s function `name` returns nothing (preview1's `proc_exit`).
+pub fn returns_nothing(module: &str, name: &str) -> bool {
+    module == "wasi_snapshot_preview1" && name == "proc_exit"
+}
+
+/// The number of `module`'s function `name` (see [`HOST_MODULES`]).
+pub fn host_func_index(module: &str, name: &str) -> Option<usize> {
+    let mut base = 0;
+    for (m, funcs) in HOST_MODULES {
+        if *m == module {
+            return funcs.iter().position(|(n, _)| *n == name).map(|i| base + i);
+        }
+        base += funcs.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extension_numbers_follow_preview1() {
+        assert_eq!(
+            host_func_index("wasi_snapshot_preview1", "fd_write"),
+            wasi_p1::func_index("fd_write")
+        );
+        assert_eq!(
+            host_func_index(process::MODULE, "spawn"),
+            Some(wasi_p1::FUNCS.len())
+        );
+        assert_eq!(host_func_index(process::MODULE, "nope"), None);
+        assert_eq!(host_func_index("env", "spawn"), None);
+    }
+}

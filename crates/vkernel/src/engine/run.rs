@@ -1,10 +1,10 @@
 //! Running one program of a megabinary: one instance per process.
 //!
 //! A [`LoadedMegabinary`] is made once per bundle: the compiled module and an
-//! `InstancePre` with every preview1 function defined, so starting a process is
-//! only an instantiation (a pool slot, copy-on-write memory images) and a call to
-//! `_dispatch`. WASI calls go to the process's [`WasiHost`] with the memory of
-//! the program that was dispatched.
+//! `InstancePre` with every preview1 and process-extension function defined, so
+//! starting a process is only an instantiation (a pool slot, copy-on-write memory
+//! images) and a call to `_dispatch`. WASI calls (and the process extension's) go to the process's
+//! [`WasiHost`] with the memory of the program that was dispatched.
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +14,8 @@ use wasmtime::{
 };
 
 use super::EngineError;
-use crate::abi::wasi_p1::{FUNCS, HostExit, Ty, WasiHost};
+use crate::abi::wasi_p1::{HostExit, Ty, WasiHost};
+use crate::abi::{HOST_MODULES, returns_nothing};
 use crate::kernel::Interrupt;
 
 /// What a store holds for one process.
@@ -99,28 +100,34 @@ pub struct RunResult {
 }
 
 impl LoadedMegabinary {
-    /// Links `module` against the preview1 table, once.
+    /// Links `module` against the host's import modules (preview1 and the process
+    /// extension, [`crate::abi::HOST_MODULES`]), once. A program that does not import
+    /// the extension is not affected by its being defined.
     pub fn new(engine: &Engine, module: &Module) -> Result<Self, EngineError> {
         let mut linker: Linker<GuestState> = Linker::new(engine);
-        for (index, (name, params)) in FUNCS.iter().enumerate() {
-            let params = params.iter().map(|t| match t {
-                Ty::I32 => ValType::I32,
-                Ty::I64 => ValType::I64,
-            });
-            let results: &[ValType] = if *name == "proc_exit" {
-                &[]
-            } else {
-                &[ValType::I32]
-            };
-            let ty = FuncType::new(engine, params, results.iter().cloned());
-            linker
-                .func_new(
-                    "wasi_snapshot_preview1",
-                    name,
-                    ty,
-                    move |caller, args, results| host_call(caller, index, args, results),
-                )
-                .map_err(|e| EngineError::Config(format!("defining {name}: {e:#}")))?;
+        let mut index = 0;
+        for (module_name, funcs) in HOST_MODULES {
+            for (name, params) in *funcs {
+                let params = params.iter().map(|t| match t {
+                    Ty::I32 => ValType::I32,
+                    Ty::I64 => ValType::I64,
+                });
+                let results: &[ValType] = if returns_nothing(module_name, name) {
+                    &[]
+                } else {
+                    &[ValType::I32]
+                };
+                let ty = FuncType::new(engine, params, results.iter().cloned());
+                let func = index;
+                linker
+                    .func_new(module_name, name, ty, move |caller, args, results| {
+                        host_call(caller, func, args, results)
+                    })
+                    .map_err(|e| {
+                        EngineError::Config(format!("defining {module_name}.{name}: {e:#}"))
+                    })?;
+                index += 1;
+            }
         }
         let pre = linker
             .instantiate_pre(module)

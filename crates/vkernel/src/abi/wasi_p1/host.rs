@@ -6,7 +6,10 @@
 //! preopens, and rights a guest shrank) is kept here per fd, tied to the open file
 //! description it was made for, so that an fd replaced behind this ABI's back loses it.
 //! The functions live by family in the sibling modules `fd`, `path`, `poll` and `proc`;
-//! the dispatch table below keeps [`FUNCS`] order.
+//! the dispatch table below keeps [`FUNCS`] order. The same host answers the process
+//! extension ([`crate::abi::process`]) for the same process: function numbers past
+//! [`FUNCS`] are the extension's (see [`crate::abi::HOST_MODULES`]), and its `spawn`
+//! goes to the [`Spawner`] given with [`WasiProcess::with_spawner`].
 //!
 //! # Preopens
 //!
@@ -63,6 +66,7 @@ use super::errno::{Fail, WResult, WasiErrno};
 use super::memory::GuestMemory;
 use super::types::{Fdstat, fdflags, filetype, filetype_of, rights};
 use super::{FUNCS, HostExit, WasiHost};
+use crate::abi::process::{self, ProcessCall, Spawner};
 use crate::kernel::{Errno, Fd, FileDescription, Inode, KResult, Kernel, OFlags, Process, Target};
 
 /// The fd of the root preopen.
@@ -97,6 +101,8 @@ pub struct WasiProcess {
     pub(super) fds: BTreeMap<Fd, FdInfo>,
     /// When this host was made: the origin of the cputime clocks.
     pub(super) started: Instant,
+    /// What starts the programs this process spawns (process extension); `None`: none.
+    spawner: Option<Arc<dyn Spawner>>,
 }
 
 impl std::fmt::Debug for WasiProcess {
@@ -150,7 +156,15 @@ impl WasiProcess {
             process,
             fds,
             started: Instant::now(),
+            spawner: None,
         })
+    }
+
+    /// This host with `spawner` starting the programs the process spawns through the
+    /// process extension (without one, `spawn` is `NOSYS`).
+    pub fn with_spawner(mut self, spawner: Arc<dyn Spawner>) -> WasiProcess {
+        self.spawner = Some(spawner);
+        self
     }
 
     pub fn kernel(&self) -> &Arc<Kernel> {
@@ -437,6 +451,14 @@ const HANDLERS: &[(&str, Handler)] = &[
 
 impl WasiHost for WasiProcess {
     fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit> {
+        if let Some(ext) = func.checked_sub(FUNCS.len()) {
+            let cx = ProcessCall {
+                kernel: &self.kernel,
+                process: &self.process,
+                spawner: self.spawner.as_ref(),
+            };
+            return process::call(&cx, ext, memory, args);
+        }
         let (Some((name, params)), Some((_, handler))) = (FUNCS.get(func), HANDLERS.get(func))
         else {
             return Err(HostExit::Kill(format!(
