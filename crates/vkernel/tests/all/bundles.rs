@@ -35,12 +35,6 @@ fn meta(mode: u32) -> Meta {
 /// /workspace.
 pub fn write(dir: &Path, key: &SigningKey) {
     let mut rootfs = Rootfs::new();
-    let mut wasms = Vec::new();
-    for (path, guest) in PROGRAMS {
-        let wasm = recompiler_testkit::guests::wasm(guest);
-        rootfs.insert_file(path, wasm.clone(), meta(0o755)).unwrap();
-        wasms.push((*path, wasm));
-    }
     rootfs
         .insert_file(
             "/workspace/readme.txt",
@@ -48,6 +42,18 @@ pub fn write(dir: &Path, key: &SigningKey) {
             meta(0o644),
         )
         .unwrap();
+    write_programs(dir, key, PROGRAMS, rootfs);
+}
+
+/// Writes a signed bundle into `dir` whose image is `rootfs` plus `programs`
+/// ((path in the image, guest name)), each merged into the megabinary.
+pub fn write_programs(dir: &Path, key: &SigningKey, programs: &[(&str, &str)], mut rootfs: Rootfs) {
+    let mut wasms = Vec::new();
+    for (path, guest) in programs {
+        let wasm = recompiler_testkit::guests::wasm(guest);
+        rootfs.insert_file(path, wasm.clone(), meta(0o755)).unwrap();
+        wasms.push((*path, wasm));
+    }
     let hashes: Vec<[u8; 32]> = wasms
         .iter()
         .map(|(_, w)| *blake3::hash(w).as_bytes())
@@ -112,6 +118,16 @@ pub fn write(dir: &Path, key: &SigningKey) {
 
 /// A runtime (on-demand allocation: tests run in parallel) and the test bundle, loaded.
 pub fn load(tmp: &Path, policy: CopyPolicy) -> (Runtime, Arc<LoadedBundle>) {
+    load_with(tmp, policy, &|dir, key| write(dir, key))
+}
+
+/// A runtime and the bundle `write` puts into the directory it is given, signed
+/// with the key it is given, loaded.
+pub fn load_with(
+    tmp: &Path,
+    policy: CopyPolicy,
+    write: &dyn Fn(&Path, &SigningKey),
+) -> (Runtime, Arc<LoadedBundle>) {
     let key = recompiler_manifest::sign::generate_signing_key().unwrap();
     let dir = tmp.join("bundle");
     std::fs::create_dir_all(&dir).unwrap();
