@@ -11,11 +11,14 @@
 //!   spawn (the process extension, [`abi::process`]).
 //! - [`engine`]: wasmtime (the only module that imports it): configuration,
 //!   the pooling allocator, compiled code cached on disk by content hash.
+//! - [`server`]: the daemon: bundles, containers and the UNIX-socket API; [`client`] speaks it.
 
 pub mod abi;
 pub mod bundle;
+pub mod client;
 pub mod container;
 pub mod engine;
 pub mod gate;
 pub mod kernel;
+pub mod server;
 pub mod spawn;

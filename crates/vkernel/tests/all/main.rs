@@ -4,6 +4,7 @@
 
 mod bundles;
 mod conformance;
+mod daemon;
 mod differential;
 mod gate;
 mod process;
