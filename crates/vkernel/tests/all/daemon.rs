@@ -144,7 +144,7 @@ pub fn b64(v: &Value) -> Vec<u8> {
         .unwrap()
 }
 
-fn enc(bytes: &[u8]) -> String {
+pub fn enc(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 

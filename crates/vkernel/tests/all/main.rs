@@ -7,4 +7,5 @@ mod conformance;
 mod daemon;
 mod differential;
 mod gate;
+mod load;
 mod process;
