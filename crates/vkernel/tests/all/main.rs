@@ -6,6 +6,7 @@ mod bundles;
 mod conformance;
 mod daemon;
 mod differential;
+mod fuzz;
 mod gate;
 mod load;
 mod process;
