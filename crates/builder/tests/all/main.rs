@@ -3,6 +3,7 @@
 //! wasmtime against each program run alone (the oracle).
 
 mod bad_inputs;
+mod daemon;
 mod differential;
 mod image;
 mod signing;
