@@ -10,7 +10,7 @@
 #   openssl                                     checks that our key files are standard PEM
 #   busybox-static bash-static                  real third-party programs for the lifting work
 RECOMPILER_APT_PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 umoci skopeo wabt binaryen
-  zstd openssl busybox-static bash-static ca-certificates)
+  zstd openssl busybox-static bash-static ca-certificates python3)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
