@@ -27,6 +27,27 @@ pub const HOST_MODULES: &[(&str, FuncTable)] = &[
     (process::MODULE, process::FUNCS),
 ];
 
+/// The most parameters any host function takes (`spawn`'s 12): the engine widens a
+/// call's arguments into an array of this size.
+pub const MAX_PARAMS: usize = max_params();
+
+const fn max_params() -> usize {
+    let mut max = 0;
+    let mut m = 0;
+    while m < HOST_MODULES.len() {
+        let funcs = HOST_MODULES[m].1;
+        let mut f = 0;
+        while f < funcs.len() {
+            if funcs[f].1.len() > max {
+                max = funcs[f].1.len();
+            }
+            f += 1;
+        }
+        m += 1;
+    }
+    max
+}
+
 /// Whether `module`'s function `name` returns nothing (preview1's `proc_exit`).
 pub fn returns_nothing(module: &str, name: &str) -> bool {
     module == "wasi_snapshot_preview1" && name == "proc_exit"
@@ -60,5 +81,6 @@ mod tests {
         );
         assert_eq!(host_func_index(process::MODULE, "nope"), None);
         assert_eq!(host_func_index("env", "spawn"), None);
+        assert_eq!(MAX_PARAMS, 12);
     }
 }

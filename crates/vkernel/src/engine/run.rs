@@ -15,7 +15,7 @@ use wasmtime::{
 
 use super::EngineError;
 use crate::abi::wasi_p1::{HostExit, Ty, WasiHost};
-use crate::abi::{HOST_MODULES, returns_nothing};
+use crate::abi::{HOST_MODULES, MAX_PARAMS, returns_nothing};
 use crate::kernel::Interrupt;
 
 /// What a store holds for one process.
@@ -265,7 +265,8 @@ fn host_call(
     args: &[Val],
     results: &mut [Val],
 ) -> wasmtime::Result<()> {
-    let mut wide = [0i64; 9];
+    // The linker defined each function with its table's parameters, so `args` fits.
+    let mut wide = [0i64; MAX_PARAMS];
     for (slot, v) in wide.iter_mut().zip(args) {
         *slot = match v {
             Val::I32(x) => i64::from(*x),
@@ -276,8 +277,15 @@ fn host_call(
     let Some(memory) = caller.data().memory else {
         return Err(Killed("WASI call before a program was dispatched".into()).into());
     };
+    let Some(wide) = wide.get(..args.len()) else {
+        return Err(Killed(format!(
+            "host function {func} called with {} arguments",
+            args.len()
+        ))
+        .into());
+    };
     let (bytes, state) = memory.data_and_store_mut(&mut caller);
-    match state.host.call(func, bytes, &wide[..args.len()]) {
+    match state.host.call(func, bytes, wide) {
         Ok(errno) => {
             if let Some(r) = results.first_mut() {
                 *r = Val::I32(errno);
