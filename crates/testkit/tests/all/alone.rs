@@ -90,6 +90,23 @@ fn stdio_filter() {
     assert!(out.stdout_text().ends_with(" 300: X\n"));
 }
 
+/// spawner imports the vkernel's process extension (`recompiler_process_v1`),
+/// which plain wasmtime-wasi cannot link; the vkernel's tests run it
+/// (crates/vkernel/tests/all/process.rs). Its native build only prints a note.
+#[test]
+fn spawner() {
+    let opts = RunOptions::new(["spawner"]);
+    let err = run_alone(&guests::wasm("spawner"), &opts).unwrap_err();
+    assert!(format!("{err:?}").contains("recompiler_process_v1"), "{err:?}");
+    let native = run_native("spawner", &opts);
+    assert_output(
+        &native,
+        "spawner: needs the vkernel's recompiler_process_v1\n",
+        "",
+        0,
+    );
+}
+
 #[test]
 fn files_args() {
     let dir = tempfile::tempdir().unwrap();
