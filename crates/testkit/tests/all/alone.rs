@@ -228,6 +228,58 @@ fn rust_echo() {
     assert_eq!(out.stdout_text(), "arg[0]=rust_echo\narg[1]=--panic\n");
 }
 
+/// The C half of the WASI conformance suite; the suite itself (with its fixture
+/// tree, against the vkernel) is crates/vkernel/tests/all/conformance.rs.
+#[test]
+fn wasi_conf() {
+    let out = run("wasi_conf", &RunOptions::new(["wasi_conf", "random"]));
+    assert_output(
+        &out,
+        "random: random_get 64 bytes -> ok\n\
+         random: not all zero -> ok yes\n\
+         random: random_get 0 bytes -> ok\n\
+         random: random_get 70000 bytes -> ok\n",
+        "",
+        0,
+    );
+    let out = run("wasi_conf", &RunOptions::new(["wasi_conf", "bad"]));
+    assert_output(&out, "11\n", "", 0);
+    let opts = RunOptions::new(["wasi_conf", "nope"]);
+    let out = run("wasi_conf", &opts);
+    assert!(out.stdout_text().starts_with("usage: wasi_conf all|bad [N]|prestat|open|"));
+    assert_eq!(out.stderr_text(), "wasi_conf: no case named nope\n");
+    assert_eq!(out.exit, Exit::Code(2));
+    // Natively it only says that it is a WASI program.
+    let native = run_native("wasi_conf", &opts);
+    assert_eq!(native.exit, Exit::Code(0));
+    assert!(native.stdout.is_empty());
+}
+
+/// The Rust half of the WASI conformance suite (see `wasi_conf`).
+#[test]
+fn wasi_conf_rs() {
+    let opts = RunOptions::new(["wasi_conf_rs", "args", "x y"]).env("K", "v");
+    let out = run("wasi_conf_rs", &opts);
+    assert_output(
+        &out,
+        "args: std::env::args -> ok 3 args: [\"args\", \"x y\"]\n\
+         args: args_sizes_get -> ok\n\
+         args: sizes -> ok argc 3 bytes 22\n\
+         args: args_get -> ok\n\
+         args: last arg -> ok x y\n\
+         args: std::env::vars -> ok [(\"K\", \"v\")]\n\
+         args: env::var missing -> ok None\n\
+         args: environ_sizes_get -> ok\n\
+         args: sizes -> ok count 1 bytes 4\n\
+         args: environ_get -> ok\n\
+         args: ends with NUL -> ok true\n",
+        "",
+        0,
+    );
+    let out = run("wasi_conf_rs", &RunOptions::new(["wasi_conf_rs", "exit"]));
+    assert_output(&out, "exit: proc_exit(7)\n", "", 7);
+}
+
 #[test]
 fn exceptions() {
     let out = run("exceptions", &RunOptions::new(["exceptions"]));

@@ -52,6 +52,7 @@ const FIXTURE: &[(&str, Node)] = &[
     ("fixture/dangling", Node::Symlink("missing")),
     ("fixture/loop", Node::Symlink("loop")),
     ("fixture/escape", Node::Symlink("../../etc")),
+    ("fixture/abslink", Node::Symlink("/fixture/hello.txt")),
     ("fixture/scratch", Node::Dir),
 ];
 
@@ -83,7 +84,29 @@ const RMDIR_SLASH: &str = "path_remove_directory of `dir/`: cap-std resolves the
      slash to `dir/.` and rmdir of `.` is INVAL; the vkernel removes the directory, as Linux's \
      rmdir(2) does";
 
+const ABSOLUTE_SYMLINK: &str = "absolute symlink targets: wasmtime-wasi (cap-std) refuses \
+     them with PERM; the vkernel resolves them from the container's root, the sandbox, as \
+     images are full of them";
+
 const EXPECTED_DIFFERENCES: &[Difference] = &[
+    (
+        "wasi_conf",
+        "links: path_readlink absolute symlink -> errno 63 PERM",
+        "links: path_readlink absolute symlink -> ok /fixture/hello.txt",
+        ABSOLUTE_SYMLINK,
+    ),
+    (
+        "wasi_conf",
+        "links: open through absolute symlink -> errno 63 PERM",
+        "links: open through absolute symlink -> ok",
+        ABSOLUTE_SYMLINK,
+    ),
+    (
+        "wasi_conf",
+        "links: path_symlink absolute target -> errno 63 PERM",
+        "links: path_symlink absolute target -> ok",
+        ABSOLUTE_SYMLINK,
+    ),
     (
         "wasi_conf_rs",
         "rights: fd_fdstat_set_rights same rights -> errno 58 NOTSUP",

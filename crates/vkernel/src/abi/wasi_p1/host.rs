@@ -32,6 +32,9 @@
 //! events follow it. Differences kept on purpose:
 //!
 //! - Bad pointers and lengths give `FAULT` (wasmtime traps); pointers need no alignment.
+//! - A flag or enum argument out of range is `INVAL` (`OVERFLOW` if wider than its type),
+//!   as wasmtime answers for the same values read from memory; wasmtime fails the call
+//!   while converting an argument, which ends the guest.
 //! - Inode numbers and device ids are the kernel's (wasmtime hashes the host's, and says
 //!   dev 1); `..` in `fd_readdir` has its parent's inode; directory cookies are the
 //!   kernel's positions (opaque to guests; 0 is still the start).
@@ -51,12 +54,19 @@
 //!   through a directory with shrunk rights inherit at most its inheriting rights.
 //! - `clock_time_get`/`clock_res_get` answer the cputime clocks (wasmtime: `BADF`) with
 //!   the monotonic time since this host was made: processes are not charged CPU time
-//!   (they still are `INVAL` in `poll_oneoff`, as in wasmtime).
+//!   (they still are `INVAL` in `poll_oneoff`, as in wasmtime, except in a lone relative
+//!   subscription: a plain sleep whatever the clock, wasmtime's shortcut when it may
+//!   block the thread, which the vkernel always takes).
 //! - `proc_exit` passes any status (wasmtime traps on 126 and above).
 //! - Per-call limits are ours: at most 65536 subscriptions (`NOMEM` beyond, wasmtime's
 //!   answer when its host-call fuel runs out), and paths of `PATH_MAX` bytes or more are
 //!   `NAMETOOLONG` before they are copied.
 //! - Timestamps before 1970 read as 0.
+//! - `path_remove_directory` of `dir/` removes `dir`, as Linux's rmdir(2); cap-std takes
+//!   the trailing slash as `dir/.`, and wasmtime answers `INVAL`.
+//!
+//! The conformance suite (`tests/all/conformance.rs`) checks these against wasmtime-wasi;
+//! docs/recompiler-container-plan/wasi-conformance.md has them as a table.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};

@@ -8,7 +8,7 @@
 //! runtimes must agree on (no inode numbers, timestamps of the fixture, random bytes).
 //!
 //! Writes only under /fixture/scratch. Exit status: 0 after the cases ran; `exit`
-//! ends the process with `proc_exit(7)`; 2 for an unknown case.
+//! ends the process with `proc_exit(7)`; 2 for an unknown case (with the usage on stdout).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -680,6 +680,9 @@ fn main() {
         }
     }
     if ran == 0 {
+        // The usage on stdout, the complaint on stderr.
+        let names: Vec<&str> = CASES.iter().map(|(name, _)| *name).collect();
+        println!("usage: wasi_conf_rs all|exit|{}", names.join("|"));
         eprintln!("wasi_conf_rs: no case named {which}");
         std::process::exit(2);
     }
