@@ -451,3 +451,15 @@ fn traps_are_reported_apart_from_exit_codes() {
     .unwrap();
     assert_eq!(out.exit, Exit::Code(0));
 }
+
+#[test]
+fn misbehave() {
+    let out = run("misbehave", &RunOptions::new(["misbehave"]));
+    assert_output(&out, "misbehave: ok\n", "", 0);
+    let out = run("misbehave", &RunOptions::new(["misbehave", "other"]));
+    assert_output(&out, "misbehave: ok\n", "", 0);
+    let out = run("misbehave", &RunOptions::new(["misbehave", "trap"]));
+    assert!(out.trap().is_some(), "{out:?}");
+    // `spin` never ends and `hog` needs a memory limit: the vkernel's tests
+    // cover both (tests/all/daemon.rs).
+}
