@@ -307,13 +307,13 @@ pub fn parse_request(line: &[u8]) -> Result<Envelope, (Option<Value>, ProtocolEr
     };
     let id = map.remove("id");
     let fail = |code, message: String| Err((id.clone(), ProtocolError::new(code, message)));
-    if let Some(v) = map.remove("v") {
-        if v.as_u64() != Some(PROTOCOL_VERSION) {
-            return fail(
-                ErrorCode::UnsupportedVersion,
-                format!("protocol version {v}; this daemon speaks {PROTOCOL_VERSION}"),
-            );
-        }
+    if let Some(v) = map.remove("v")
+        && v.as_u64() != Some(PROTOCOL_VERSION)
+    {
+        return fail(
+            ErrorCode::UnsupportedVersion,
+            format!("protocol version {v}; this daemon speaks {PROTOCOL_VERSION}"),
+        );
     }
     let ty = match map.remove("type") {
         Some(Value::String(t)) => t,

@@ -854,7 +854,7 @@ fn a_second_daemon_start_compiles_nothing() {
         .unwrap());
     assert_eq!(v["code"], "compiled");
     // Same state directory, new daemon: the code comes from the cache.
-    let second = Daemon::new(test_config(d.tmp.path().join("state"), d.trusted.clone())).unwrap();
+    let second = Daemon::new(test_config(d.tmp.path().join("state"), d.trusted)).unwrap();
     let (_, loaded) = second.load_bundle(&d.bundle_dir, false).unwrap();
     assert_eq!(loaded.compile_label(), "from cache");
 }
