@@ -142,7 +142,7 @@ impl LoadedBundle {
 pub struct ExecRequest {
     /// The path to execute, resolved in the container (symlinks followed).
     pub path: String,
-    /// argv; empty means `[path]`. argv[0] is the name the program sees.
+    /// argv; empty means `[path]`. `argv[0]` is the name the program sees.
     pub argv: Vec<String>,
     pub env: Vec<(String, String)>,
     /// Working directory; `/` if `None`.

@@ -1,9 +1,9 @@
 //! Starting processes: the exec gate, a kernel process, its WASI host, a run.
 //!
-//! A [`Launcher`] is shared by a container's host execs (`Container::run` and friends,
+//! A `Launcher` is shared by a container's host execs (`Container::run` and friends,
 //! which run the process on the caller's thread) and its guests' spawns (the process
 //! extension's [`Spawner`], which runs each child on a thread of its own). Both paths
-//! go through [`Launcher::check_exec`] before a process exists, so a guest cannot reach
+//! go through `Launcher::check_exec` before a process exists, so a guest cannot reach
 //! a program the host could not.
 //!
 //! Children's lifetimes:
@@ -11,8 +11,8 @@
 //!   of file) and its parent's `wait` sees the status ([`child_status`]);
 //! - a child whose parent exits first goes to pid 1 or to the host (the kernel's rule);
 //!   the host does not wait for such orphans, so after every exit the launcher reaps
-//!   the host's zombies among the processes guests spawned ([`Launcher::reap_orphans`]);
-//! - finished threads are joined at the next spawn; [`Launcher::shutdown`] (when the
+//!   the host's zombies among the processes guests spawned (`Launcher::reap_orphans`);
+//! - finished threads are joined at the next spawn; `Launcher::shutdown` (when the
 //!   container is dropped) stops and joins the rest.
 //!
 //! Lock order: `Launcher::children` before the process table's lock.

@@ -62,7 +62,7 @@ pub struct RunRequest {
     pub dispatch_id: u64,
     /// The export of the program's memory (from the manifest).
     pub memory_export: String,
-    /// argv, argv[0] included.
+    /// argv, `argv[0]` included.
     pub argv: Vec<Vec<u8>>,
     /// Wall-clock limit, in epoch ticks of the engine's ticker.
     pub deadline_ticks: Option<u64>,

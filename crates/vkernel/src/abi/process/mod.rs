@@ -105,7 +105,7 @@ pub const MAX_FDMAP: u32 = 1024;
 pub struct SpawnRequest {
     /// The program's path, relative to the child's cwd unless absolute.
     pub path: Vec<u8>,
-    /// argv, argv[0] included (`[path]` if the guest passed none).
+    /// argv, `argv[0]` included (`[path]` if the guest passed none).
     pub argv: Vec<Vec<u8>>,
     pub env: Vec<(Vec<u8>, Vec<u8>)>,
     /// The child's cwd, relative to the caller's unless absolute; `None`: the caller's.
