@@ -141,6 +141,14 @@ impl LoadedMegabinary {
     /// Starts and runs one process to its end, on the calling thread.
     pub fn run(&self, req: RunRequest) -> RunResult {
         let started = Instant::now();
+        if req.stop.as_ref().is_some_and(Interrupt::is_interrupted) {
+            // Killed before it started (a kill racing a spawn): it never runs.
+            return RunResult {
+                end: RunEnd::Killed("stopped before it started".into()),
+                instantiate: Duration::ZERO,
+                run: Duration::ZERO,
+            };
+        }
         let engine = self.pre.module().engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(req.max_memory_bytes)
@@ -216,7 +224,9 @@ impl LoadedMegabinary {
             let size = i32::try_from(size).map_err(|_| "argv too large")?;
             let base = match buffer.call(&mut store, size) {
                 Ok(b) if b >= 0 => b as u32,
-                _ => return Err("no room for argv in the dispatcher's memory"),
+                Ok(_) => return Err("no room for argv in the dispatcher's memory"),
+                // Stopped (or out of time) before `_dispatch`: the same end as after.
+                Err(e) => return Ok(Err(e)),
             };
             let mut bytes = Vec::with_capacity(size as usize);
             let mut next = base as usize + 4 * req.argv.len();
@@ -450,5 +460,11 @@ mod tests {
         spin.stop = Some(Interrupt::new());
         spin.deadline_ticks = Some(10);
         assert_eq!(loaded.run(spin).end, RunEnd::TimedOut);
+        // Stopped before it starts: killed, not a failure to start, and nothing runs.
+        let stop = Interrupt::new();
+        stop.interrupt();
+        let mut early = request(1, &out);
+        early.stop = Some(stop);
+        assert!(matches!(loaded.run(early).end, RunEnd::Killed(_)));
     }
 }
