@@ -141,14 +141,6 @@ impl LoadedMegabinary {
     /// Starts and runs one process to its end, on the calling thread.
     pub fn run(&self, req: RunRequest) -> RunResult {
         let started = Instant::now();
-        if req.stop.as_ref().is_some_and(Interrupt::is_interrupted) {
-            // Killed before it started (a kill racing a spawn): it never runs.
-            return RunResult {
-                end: RunEnd::Killed("stopped before it started".into()),
-                instantiate: Duration::ZERO,
-                run: Duration::ZERO,
-            };
-        }
         let engine = self.pre.module().engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(req.max_memory_bytes)
@@ -460,10 +452,11 @@ mod tests {
         spin.stop = Some(Interrupt::new());
         spin.deadline_ticks = Some(10);
         assert_eq!(loaded.run(spin).end, RunEnd::TimedOut);
-        // Stopped before it starts: killed, not a failure to start, and nothing runs.
+        // Stopped before it starts: killed (at its first epoch tick or host call),
+        // never reported as a failure to start.
         let stop = Interrupt::new();
         stop.interrupt();
-        let mut early = request(1, &out);
+        let mut early = request(2, &out);
         early.stop = Some(stop);
         assert!(matches!(loaded.run(early).end, RunEnd::Killed(_)));
     }
