@@ -22,9 +22,10 @@ pub fn default_socket() -> PathBuf {
 /// Failures talking to the daemon.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("connecting to {}: {source}", path.display())]
+    #[error("connecting to {} (is `vkernel serve` running there?)", path.display())]
     Connect {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("talking to the daemon: {0}")]

@@ -35,7 +35,7 @@ struct Cli {
 #[derive(Args, Debug, Clone)]
 struct SocketArg {
     /// The daemon's socket [default: $VKERNEL_SOCKET, $XDG_RUNTIME_DIR/recompiler/vkernel.sock or /run/recompiler/vkernel.sock].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     socket: Option<PathBuf>,
 }
 
