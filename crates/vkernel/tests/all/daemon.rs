@@ -661,25 +661,27 @@ fn streaming_runs_forward_stdin_and_output_and_can_be_killed() {
         err_code(&c.call(&json!({"type": "health"})).unwrap()),
         "busy"
     );
-    assert_eq!(
-        ok(c.call(&json!({"type": "stdin", "text": "two\n"})).unwrap())["written"],
-        4
-    );
-    assert_eq!(
-        ok(c.call(&json!({"type": "stdin", "eof": true})).unwrap())["written"],
-        0
-    );
+    // Replies to `stdin` (matched by id) interleave with the run's events and
+    // may even follow its final reply.
+    c.send(&json!({"type": "stdin", "id": "in1", "text": "two\n"}))
+        .unwrap();
+    c.send(&json!({"type": "stdin", "id": "in2", "eof": true}))
+        .unwrap();
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
-    let end = loop {
+    let mut acks = Vec::new();
+    let mut end = Value::Null;
+    while end.is_null() || acks.len() < 2 {
         let v = c.recv().unwrap();
-        match v["event"].as_str() {
-            Some("stdout") => stdout.extend(b64(&v["data"])),
-            Some("stderr") => stderr.extend(b64(&v["data"])),
-            Some(other) => panic!("event {other}"),
-            None => break v,
+        match (v["event"].as_str(), v["id"].as_str()) {
+            (Some("stdout"), _) => stdout.extend(b64(&v["data"])),
+            (Some("stderr"), _) => stderr.extend(b64(&v["data"])),
+            (Some(other), _) => panic!("event {other}"),
+            (None, Some("in1" | "in2")) => acks.push(ok(v)["written"].clone()),
+            (None, _) => end = v,
         }
-    };
+    }
+    assert_eq!(acks, [json!(4), json!(0)]);
     assert_eq!(end["status"], "ok", "{end}");
     assert_eq!(end["id"], "r1");
     assert_eq!(end["exit_code"], 2);
@@ -692,9 +694,17 @@ fn streaming_runs_forward_stdin_and_output_and_can_be_killed() {
     c.send(&json!({"type": "run", "cid": cid, "path": "/usr/bin/misbehave", "argv": ["misbehave", "spin"], "stream": true}))
         .unwrap();
     assert_eq!(c.recv().unwrap()["event"], "started");
-    let killed = ok(c.call(&json!({"type": "kill"})).unwrap());
-    assert_eq!(killed["killed"], true);
-    let end = c.recv().unwrap();
+    c.send(&json!({"type": "kill", "id": "k"})).unwrap();
+    let (mut killed, mut end) = (Value::Null, Value::Null);
+    while killed.is_null() || end.is_null() {
+        let v = c.recv().unwrap();
+        if v["id"] == "k" {
+            killed = v;
+        } else {
+            end = v;
+        }
+    }
+    assert_eq!(ok(killed)["killed"], true);
     assert_eq!(end["end"]["kind"], "killed", "{end}");
     assert_eq!(end["exit_code"], 137);
 
