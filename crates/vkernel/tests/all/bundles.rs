@@ -21,7 +21,8 @@ pub const PROGRAMS: &[(&str, &str)] = &[
     ("/usr/bin/rust_echo", "rust_echo"),
 ];
 
-fn meta(mode: u32) -> Meta {
+/// Image file metadata: root-owned, a fixed mtime.
+pub fn meta(mode: u32) -> Meta {
     Meta {
         mode,
         uid: 0,
@@ -137,4 +138,29 @@ pub fn load_with(
         .load_bundle(&dir, &[key.verifying_key()], policy)
         .unwrap();
     (runtime, loaded)
+}
+
+/// A writer into a shared buffer (log output, replies), for tests that read
+/// back what was written.
+#[derive(Clone, Default)]
+pub struct SharedBuffer(pub Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    pub fn contents(&self) -> Vec<u8> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

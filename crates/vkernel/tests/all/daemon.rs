@@ -11,14 +11,14 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use base64::Engine as _;
-use recompiler_oci::{Meta, Rootfs};
+use recompiler_oci::Rootfs;
 use recompiler_testkit::{RunOptions, run_alone};
 use recompiler_vkernel::client::Client;
 use recompiler_vkernel::engine::EngineLimits;
 use recompiler_vkernel::server::{self, Config, Daemon};
 use serde_json::{Value, json};
 
-use crate::bundles;
+use crate::bundles::{self, meta};
 
 /// The daemon's test bundle: the usual programs and one that misbehaves on request.
 pub const PROGRAMS: &[(&str, &str)] = &[
@@ -51,14 +51,6 @@ pub fn test_config(state: PathBuf, trusted: recompiler_manifest::sign::Verifying
     config
 }
 
-fn meta(mode: u32) -> Meta {
-    Meta {
-        mode,
-        uid: 0,
-        gid: 0,
-        mtime: 1_700_000_000,
-    }
-}
 
 /// Writes the daemon's test bundle into `dir`.
 pub fn write_bundle(dir: &Path, key: &recompiler_manifest::sign::SigningKey) {

@@ -11,14 +11,14 @@
 //!    and a container: every reply is one JSON line with a status, and the
 //!    daemon still answers `health` afterwards.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use recompiler_vkernel::server::Connection;
 use recompiler_vkernel::server::protocol::{Request, parse_request};
 use serde_json::{Value, json};
 
+use crate::bundles::SharedBuffer;
 use crate::daemon::TestDaemon;
 
 fn budget() -> Duration {
@@ -105,19 +105,6 @@ fn value(kind: u8, n: i64, s: &str) -> Value {
     }
 }
 
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn request_handler() {
     let d = TestDaemon::start();
@@ -129,7 +116,7 @@ fn request_handler() {
     assert_eq!(v["status"], "ok", "{v}");
     let uid = rustix::process::geteuid().as_raw();
     let templates = templates(&d.bundle_dir.display().to_string());
-    let sink = Sink::default();
+    let sink = SharedBuffer::default();
     let conn = Mutex::new(Connection::new(uid, Box::new(sink.clone())));
     // A panic fails the test; nothing is observed after one, so unwind safety
     // does not matter here.
@@ -151,7 +138,7 @@ fn request_handler() {
             map.insert(key, value(*kind, *n, s));
             let line = serde_json::to_vec(&request).unwrap();
             let mut conn = conn.lock().unwrap();
-            sink.0.lock().unwrap().clear();
+            sink.clear();
             match parse_request(&line) {
                 Ok(mut envelope) => {
                     // Keep runs short: a fuzzed timeout may be absent or huge.
@@ -164,7 +151,7 @@ fn request_handler() {
                         p.timeout_ms = Some(p.timeout_ms.unwrap_or(200).min(200));
                     }
                     d.daemon.handle(&mut conn, envelope);
-                    let out = sink.0.lock().unwrap().clone();
+                    let out = sink.contents();
                     let text = String::from_utf8(out).expect("replies are UTF-8");
                     let lines: Vec<&str> = text.lines().collect();
                     assert_eq!(lines.len(), 1, "{request}: {text}");

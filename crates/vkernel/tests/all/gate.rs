@@ -7,7 +7,7 @@ use recompiler_vkernel::engine::RunEnd;
 use recompiler_vkernel::gate::{CopyPolicy, Denied};
 use recompiler_vkernel::kernel::{Interrupt, Limits, OFlags};
 
-use crate::bundles;
+use crate::bundles::{self, SharedBuffer};
 
 fn exec(c: &Container, path: &str) -> Result<RunEnd, RuntimeError> {
     c.run(&ExecRequest {
@@ -160,20 +160,6 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn every_denial_is_logged_with_path_and_hash() {
     let tmp = tempfile::tempdir().unwrap();
@@ -181,7 +167,7 @@ fn every_denial_is_logged_with_path_and_hash() {
     let c = Container::new("logged", loaded, Limits::default());
     let wasm = recompiler_testkit::guests::wasm("simd");
     write_file(&c, "/workspace/new-tool", &wasm);
-    let logs = LogBuffer::default();
+    let logs = SharedBuffer::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
@@ -191,7 +177,7 @@ fn every_denial_is_logged_with_path_and_hash() {
         assert!(exec(&c, "/workspace/new-tool").is_err());
         assert!(exec(&c, "/usr/bin/stdio_filter").is_ok());
     });
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = String::from_utf8(logs.contents()).unwrap();
     let blake3 = blake3::hash(&wasm).to_hex().to_string();
     let denials: Vec<&str> = text.lines().filter(|l| l.contains("exec denied")).collect();
     assert_eq!(denials.len(), 1, "{text}");
