@@ -19,6 +19,8 @@ pub use cache::{CodeCache, CompileSource};
 pub use run::{LoadedMegabinary, RunEnd, RunRequest, RunResult};
 /// The wasmtime engine type, for modules that hold one without importing wasmtime.
 pub use wasmtime::Engine as WasmEngine;
+/// A compiled module, for the same reason.
+pub use wasmtime::Module as WasmModule;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// What went wrong in the engine.
