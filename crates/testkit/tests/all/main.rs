@@ -3,3 +3,4 @@
 
 mod alone;
 mod dispatch;
+mod python;
