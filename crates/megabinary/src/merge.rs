@@ -14,12 +14,25 @@
 //! megabinary itself has no start section, so nothing of a program runs unless it
 //! is dispatched), then `_initialize` for a reactor, then the entry, and returns
 //! the exit status (0 if the entry returns nothing).
+//!
+//! **Shared program memories.** Creating a memory is most of what instantiating
+//! a program costs, and only one program runs per instance; so programs whose
+//! memory 0 is an ordinary 32-bit memory with at most [`LAZY_DATA_LIMIT`] bytes
+//! of active data share one memory per maximum size (a *lazy* memory, declared
+//! with 0 pages). Their active data segments for memory 0 become passive, and
+//! the entry wrapper, before anything of the program runs, grows the shared
+//! memory to the program's minimum and copies those segments in with
+//! `memory.init` (then `data.drop`s them): exactly the state instantiation would
+//! have made. A program with more data keeps a memory of its own, whose
+//! copy-on-write image maps its data without copying. Instantiating a
+//! megabinary then costs about the same whatever number of small programs it
+//! holds.
 
 use std::collections::HashMap;
 
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
-    CodeSection, CustomSection, DataCountSection, DataSection, ElementSection, EntityType,
+    CodeSection, CustomSection, DataCountSection, DataSection, ElementSection, Encode, EntityType,
     ExportKind, ExportSection, Function, FunctionSection, GlobalSection, ImportSection,
     Instruction, MemorySection, MemoryType, Module, TableSection, TagSection, TypeSection, ValType,
 };
@@ -81,6 +94,12 @@ const WASI: &str = "wasi_snapshot_preview1";
 const ENTRY_EXPORT: &str = "__recompiler_entry";
 const LINK_PREFIX: &str = "@program";
 
+/// Programs with at most this many bytes of active data in memory 0 use a shared,
+/// lazily initialised memory (see the module docs). Copying that much at start
+/// costs less than creating a memory; larger data is better mapped from the
+/// memory image.
+pub const LAZY_DATA_LIMIT: u64 = 1 << 20;
+
 /// Merges `inputs` (in this order) behind a dispatcher. `progress` is called with
 /// (programs done, programs total) as code is re-encoded.
 pub fn merge(
@@ -114,6 +133,15 @@ pub fn merge(
         if m > 0 {
             progress(m, inputs.len());
         }
+    }
+    for maximum in &layout.shared {
+        out.memories.memory(MemoryType {
+            minimum: 0,
+            maximum: *maximum,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
     }
     layout.encode_imports(&mut out.imports);
     layout.encode_exports(&modules, inputs, &mut out.exports);
@@ -251,6 +279,17 @@ struct Parsed<'a> {
     /// The program exports no `memory`: it gets an empty one so the dispatcher
     /// (and a WASI host) always has a memory to address.
     synthetic_memory: bool,
+    /// Memory 0 is shared and initialised by the entry wrapper (see the module docs).
+    lazy: Option<LazyMemory>,
+}
+
+/// A program's memory 0, when it goes into a shared memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LazyMemory {
+    /// Pages the program starts with.
+    minimum: u64,
+    /// The memory's maximum: programs share a memory only with equal maximums.
+    maximum: Option<u64>,
 }
 
 impl<'a> Parsed<'a> {
@@ -275,7 +314,10 @@ impl<'a> Parsed<'a> {
             start: None,
             entry,
             synthetic_memory: false,
+            lazy: None,
         };
+        let mut first_memory = None;
+        let mut memory0_data = 0u64;
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.map_err(invalid)? {
                 Payload::TypeSection(r) => {
@@ -299,11 +341,27 @@ impl<'a> Parsed<'a> {
                     }
                 }
                 Payload::TableSection(r) => p.tables = r.count(),
-                Payload::MemorySection(r) => p.memories = r.count(),
+                Payload::MemorySection(r) => {
+                    p.memories = r.count();
+                    if let Some(m) = r.into_iter().next() {
+                        first_memory = Some(m.map_err(invalid)?);
+                    }
+                }
                 Payload::TagSection(r) => p.tags = r.count(),
                 Payload::GlobalSection(r) => p.globals = r.count(),
                 Payload::ElementSection(r) => p.elements = r.count(),
-                Payload::DataSection(r) => p.data = r.count(),
+                Payload::DataSection(r) => {
+                    p.data = r.count();
+                    for d in r {
+                        let d = d.map_err(invalid)?;
+                        if let wasmparser::DataKind::Active {
+                            memory_index: 0, ..
+                        } = d.kind
+                        {
+                            memory0_data += d.data.len() as u64;
+                        }
+                    }
+                }
                 Payload::ExportSection(r) => {
                     for export in r {
                         p.exports.push(export.map_err(invalid)?);
@@ -329,6 +387,19 @@ impl<'a> Parsed<'a> {
                 .exports
                 .iter()
                 .any(|e| e.name == "memory" && e.kind == ExternalKind::Memory);
+            let own_memory0 = p.imported(|t| matches!(t, TypeRef::Memory(_))) == 0;
+            p.lazy = first_memory
+                .filter(|m| {
+                    own_memory0
+                        && !m.memory64
+                        && !m.shared
+                        && m.page_size_log2.is_none()
+                        && memory0_data <= LAZY_DATA_LIMIT
+                })
+                .map(|m| LazyMemory {
+                    minimum: m.initial,
+                    maximum: m.maximum,
+                });
         }
         Ok(p)
     }
@@ -384,6 +455,8 @@ struct Layout {
     tags: Vec<Vec<u32>>,
     element_base: Vec<u32>,
     data_base: Vec<u32>,
+    /// The shared memories, by maximum, after every module's own memories.
+    shared: Vec<Option<u64>>,
 }
 
 impl Layout {
@@ -468,6 +541,7 @@ impl Layout {
             tags: Vec::with_capacity(n),
             element_base: Vec::with_capacity(n),
             data_base: Vec::with_capacity(n),
+            shared: Vec::new(),
         };
         let imported = layout.external.len() as u32;
         let (mut func, mut table, mut memory, mut global, mut tag, mut elem, mut data) =
@@ -491,11 +565,17 @@ impl Layout {
                 &mut table,
                 module.tables,
             ));
-            layout.memories.push(slice(
-                module.imported(|t| matches!(t, TypeRef::Memory(_))),
-                &mut memory,
-                module.defined_memories(),
-            ));
+            let imported_memories = module.imported(|t| matches!(t, TypeRef::Memory(_)));
+            layout.memories.push(match module.lazy {
+                // Memory 0 is a shared one (filled in below); the others are its own.
+                Some(_) => {
+                    let mut v = slice(imported_memories, &mut memory, 0);
+                    v.push(u32::MAX);
+                    v.extend(slice(0, &mut memory, module.defined_memories() - 1));
+                    v
+                }
+                None => slice(imported_memories, &mut memory, module.defined_memories()),
+            });
             layout.globals.push(slice(
                 module.imported(|t| matches!(t, TypeRef::Global(_))),
                 &mut global,
@@ -510,6 +590,20 @@ impl Layout {
             elem += module.elements;
             layout.data_base.push(data);
             data += module.data;
+        }
+
+        // Shared memories follow every module's own ones, one per maximum.
+        for (m, module) in modules.iter().enumerate() {
+            if let Some(lazy) = module.lazy {
+                let group = match layout.shared.iter().position(|max| *max == lazy.maximum) {
+                    Some(g) => g,
+                    None => {
+                        layout.shared.push(lazy.maximum);
+                        layout.shared.len() - 1
+                    }
+                };
+                layout.memories[m][0] = memory + group as u32;
+            }
         }
 
         // Bind imports: external ones to their import number, linked ones to the
@@ -686,9 +780,14 @@ impl Layout {
                 Payload::TableSection(r) => remap
                     .parse_table_section(&mut out.tables, r)
                     .map_err(fail)?,
-                Payload::MemorySection(r) => remap
-                    .parse_memory_section(&mut out.memories, r)
-                    .map_err(fail)?,
+                Payload::MemorySection(r) => {
+                    // A shared memory 0 is emitted once, after every module.
+                    let skip = usize::from(module.lazy.is_some());
+                    for memory in r.into_iter().skip(skip) {
+                        let ty = remap.memory_type(memory.map_err(invalid)?).map_err(fail)?;
+                        out.memories.memory(ty);
+                    }
+                }
                 Payload::TagSection(r) => {
                     remap.parse_tag_section(&mut out.tags, r).map_err(fail)?
                 }
@@ -699,7 +798,18 @@ impl Layout {
                     .parse_element_section(&mut out.elements, r)
                     .map_err(fail)?,
                 Payload::DataSection(r) => {
-                    remap.parse_data_section(&mut out.data, r).map_err(fail)?
+                    for datum in r {
+                        let datum = datum.map_err(invalid)?;
+                        match datum.kind {
+                            // Copied in by the entry wrapper.
+                            wasmparser::DataKind::Active {
+                                memory_index: 0, ..
+                            } if module.lazy.is_some() => {
+                                out.data.passive(datum.data.iter().copied());
+                            }
+                            _ => remap.parse_data(&mut out.data, datum).map_err(fail)?,
+                        }
+                    }
                 }
                 Payload::CodeSectionEntry(body) => remap
                     .parse_function_body(&mut out.code, body)
@@ -757,6 +867,9 @@ impl Layout {
             }
         };
         let mut f = Function::new([]);
+        if let Some(lazy) = module.lazy {
+            self.initialize_lazy_memory(m, module, lazy, &mut f)?;
+        }
         if let Some(start) = module.start {
             f.instruction(&Instruction::Call(self.funcs[m][start as usize]));
         }
@@ -777,6 +890,72 @@ impl Layout {
         }
         f.instruction(&Instruction::End);
         Ok(f)
+    }
+}
+
+impl Layout {
+    /// Entry-wrapper code that gives program `m` its memory 0 as instantiation
+    /// would have: grow the shared memory (0 pages so far: nothing else ran in
+    /// this instance) to the program's minimum, trapping if it cannot, then copy
+    /// each of its active data segments to its offset and drop it.
+    fn initialize_lazy_memory(
+        &self,
+        m: usize,
+        module: &Parsed<'_>,
+        lazy: LazyMemory,
+        f: &mut Function,
+    ) -> Result<(), MergeError> {
+        let memory = self.memories[m][0];
+        let fail = |reason: String| MergeError::Invalid {
+            name: module.name.clone(),
+            reason,
+        };
+        let pages = i32::try_from(lazy.minimum)
+            .map_err(|_| fail(format!("memory of {} pages", lazy.minimum)))?;
+        f.instruction(&Instruction::I32Const(pages));
+        f.instruction(&Instruction::MemoryGrow(memory));
+        f.instruction(&Instruction::I32Const(-1));
+        f.instruction(&Instruction::I32Eq);
+        f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
+        f.instruction(&Instruction::Unreachable);
+        f.instruction(&Instruction::End);
+        let mut remap = Remap { layout: self, m };
+        for payload in Parser::new(0).parse_all(module.wasm) {
+            let Ok(Payload::DataSection(r)) = payload else {
+                continue;
+            };
+            for (index, datum) in r.into_iter().enumerate() {
+                let datum = datum.map_err(|e| fail(e.to_string()))?;
+                let wasmparser::DataKind::Active {
+                    memory_index: 0,
+                    offset_expr,
+                } = datum.kind
+                else {
+                    continue;
+                };
+                // The offset expression, as instructions (without its `end`).
+                let mut ops = offset_expr.get_operators_reader();
+                let mut code = Vec::new();
+                while !ops.is_end_then_eof() {
+                    remap
+                        .parse_instruction(&mut ops)
+                        .map_err(|e| fail(e.to_string()))?
+                        .encode(&mut code);
+                }
+                f.raw(code);
+                let len = i32::try_from(datum.data.len())
+                    .map_err(|_| fail("a data segment over 2 GiB".into()))?;
+                let data_index = self.data_base[m] + index as u32;
+                f.instruction(&Instruction::I32Const(0));
+                f.instruction(&Instruction::I32Const(len));
+                f.instruction(&Instruction::MemoryInit {
+                    mem: memory,
+                    data_index,
+                });
+                f.instruction(&Instruction::DataDrop(data_index));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -1024,5 +1203,70 @@ mod tests {
                 _ => false,
             });
         assert!(has);
+    }
+
+    /// (memory minimums and maximums, memory export name -> index) of a module.
+    fn memories_of(wasm: &[u8]) -> (Vec<(u64, Option<u64>)>, Vec<(String, u32)>) {
+        let (mut memories, mut exports) = (Vec::new(), Vec::new());
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.unwrap() {
+                Payload::MemorySection(r) => memories.extend(r.into_iter().map(|m| {
+                    let m = m.unwrap();
+                    (m.initial, m.maximum)
+                })),
+                Payload::ExportSection(r) => exports.extend(
+                    r.into_iter()
+                        .map(|e| e.unwrap())
+                        .filter(|e| e.kind == ExternalKind::Memory)
+                        .map(|e| (e.name.to_string(), e.index)),
+                ),
+                _ => {}
+            }
+        }
+        (memories, exports)
+    }
+
+    #[test]
+    fn small_programs_share_a_lazy_memory_and_big_ones_keep_theirs() {
+        let small = |max: &str| {
+            program(&HELLO.replace(
+                "(memory (export \"memory\") 1)",
+                &format!("(memory (export \"memory\") 2 {max})"),
+            ))
+        };
+        let (a, b, c) = (small(""), small(""), small("5"));
+        let big = program(&format!(
+            r#"(module (memory (export "memory") 17) (data (i32.const 0) "{}") (func (export "_start")))"#,
+            "x".repeat(LAZY_DATA_LIMIT as usize + 1)
+        ));
+        let inputs: Vec<MergeInput<'_>> = [&a, &b, &c, &big]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| MergeInput {
+                id: i as u64 + 1,
+                name: format!("p{i}"),
+                wasm: w,
+                entry: Entry::Start,
+            })
+            .collect();
+        let mb = merge(&inputs, &mut |_, _| {}).unwrap();
+        let (memories, exports) = memories_of(&mb.wasm);
+        let index = |id: u64| {
+            exports
+                .iter()
+                .find(|(n, _)| *n == memory_export(id))
+                .map(|(_, i)| *i)
+                .unwrap()
+        };
+        // a and b (same maximum) share one memory, c (maximum 5) another; the
+        // shared ones start empty (the entry wrapper grows them to 2 pages).
+        assert_eq!(index(1), index(2));
+        assert_ne!(index(1), index(3));
+        assert_eq!(memories[index(1) as usize], (0, None));
+        assert_eq!(memories[index(3) as usize], (0, Some(5)));
+        // The big program keeps its memory with its minimum (and its data active).
+        assert_eq!(memories[index(4) as usize], (17, None));
+        // Dispatcher, big program, two shared memories.
+        assert_eq!(memories.len(), 4);
     }
 }
