@@ -321,6 +321,9 @@ fn version_and_help() {
             code: 0
         }
     );
+    // The fast path and clap say the same.
+    let through_clap = run(dir.path(), &["--text", "--version"], "");
+    assert_eq!(through_clap, version);
     let help = run(dir.path(), &["--help"], "");
     assert_eq!(help.code, 0);
     for word in [
