@@ -76,6 +76,10 @@ pub fn wasm_features() -> wasmparser::WasmFeatures {
     recompiler_megabinary::SUPPORTED_FEATURES
 }
 
+/// Largest VMContext (per-instance metadata, not linear memory) the pool holds: 8 MiB
+/// fits CPython's megabinary (1.5 MB) with room for a few more large programs.
+const MAX_CORE_INSTANCE_SIZE: usize = 8 << 20;
+
 /// Builds the wasmtime configuration for `limits`; `pooling` selects the pooling
 /// allocator (the daemon) or on-demand allocation (tools and small tests).
 pub fn config(limits: &EngineLimits, pooling: bool) -> Config {
@@ -92,6 +96,9 @@ pub fn config(limits: &EngineLimits, pooling: bool) -> Config {
             .max_memory_size(limits.max_memory_bytes)
             .total_tables(limits.total_memories)
             .max_tables_per_module(limits.max_tables_per_module)
+            // An instance's VMContext grows with its functions and imports:
+            // CPython's megabinary needs 1.5 MB, over the 1 MiB default.
+            .max_core_instance_size(MAX_CORE_INSTANCE_SIZE)
             .table_elements(limits.max_table_elements)
             // Keep the first pages of reused slots resident: the stack and data
             // a small program touches first are then already mapped.

@@ -227,7 +227,8 @@ fn echo_instantiate(bundle: &Arc<LoadedBundle>) -> std::time::Duration {
 }
 
 /// A small program beside CPython still runs; how long its instantiation takes with
-/// and without CPython in the megabinary is printed (a measurement, not a test: `docs/benchmarks.md` has the benchmarks).
+/// and without CPython in the megabinary is printed, with on-demand and pooling
+/// allocation (a measurement, not a test: `docs/benchmarks.md` has the benchmarks).
 #[test]
 fn a_small_program_beside_cpython_runs() {
     let py = python();
@@ -237,10 +238,7 @@ fn a_small_program_beside_cpython_runs() {
     let key = recompiler_manifest::sign::generate_signing_key().unwrap();
     bundles::write(&small, &key);
     let policy = CopyPolicy::ExactPath;
-    // Pooling (the daemon's allocator) cannot load the python megabinary yet: its
-    // instance needs 1.5 MB of VMContext, over the pool's default 1 MiB
-    // `max_core_instance_size`.
-    for pooling in [false] {
+    for pooling in [false, true] {
         let limits = EngineLimits {
             max_instances: 16,
             total_memories: 64,
