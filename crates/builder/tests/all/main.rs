@@ -2,6 +2,7 @@
 //! OCI images with umoci and skopeo, run the real binary, and run its output in
 //! wasmtime against each program run alone (the oracle).
 
+mod agent;
 mod bad_inputs;
 mod daemon;
 mod differential;
