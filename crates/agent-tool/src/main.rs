@@ -32,11 +32,27 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
+    enter_pwd();
     let mut stdout = io::stdout().lock();
     let code = run(cli.command, cli.text, &mut io::stdin().lock(), &mut stdout);
     // A closed stdout (`| head`) is not worth a panic; the exit code stands.
     let _ = stdout.flush();
     ExitCode::from(code)
+}
+
+/// Under WASI, moves to `$PWD`: wasi-libc starts every program in `/` (preview1
+/// has no way to pass a working directory), so the vkernel tells a program
+/// started elsewhere its directory in PWD, as a shell would, and relative paths
+/// then mean what the caller meant. Natively the process already is where it
+/// was started, and PWD may be stale: it is left alone.
+fn enter_pwd() {
+    if cfg!(target_os = "wasi")
+        && let Some(pwd) =
+            std::env::var_os("PWD").filter(|p| p.as_encoded_bytes().starts_with(b"/"))
+    {
+        // A PWD that does not exist leaves us in `/`: paths then fail by name.
+        let _ = std::env::set_current_dir(pwd);
+    }
 }
 
 /// Whether argv is exactly `--version` (or `-V`).

@@ -181,13 +181,25 @@ impl Launcher {
         };
         let (allowed, _canonical) = self.check_exec(&spec.cwd, &spec.path)?;
         let me = self.me.upgrade().ok_or_else(|| spawn_err(Errno::EAGAIN))?;
+        let mut env = spec.env;
+        // wasi-libc starts every program with cwd `/` (preview1 cannot tell it
+        // otherwise), so a process started elsewhere is told its directory in
+        // PWD, as a shell does; programs that honour PWD (agent-tool, Go's wasip1
+        // runtime) `chdir` there. Left alone when the caller set PWD, and not
+        // added for the root, where wasi-libc already is.
+        if !Arc::ptr_eq(&spec.cwd, self.kernel.vfs().root())
+            && !env.iter().any(|(k, _)| k == b"PWD")
+            && let Ok(dir) = self.kernel.vfs().getcwd(&spec.cwd)
+        {
+            env.push((b"PWD".to_vec(), dir));
+        }
         let process = self
             .kernel
             .spawn(
                 parent,
                 SpawnSpec {
                     argv: spec.argv.clone(),
-                    env: spec.env,
+                    env,
                     cwd: Some(spec.cwd),
                     umask: None,
                     fds: spec.fds,
