@@ -188,7 +188,7 @@ fn the_agent_bundle_runs_python_and_agent_tool_through_the_daemon() {
     let (out, err, code) = run(
         &mut c,
         &cid,
-        &["python3", "/workspace/tools/report.py", "x"],
+        &["python3", "/opt/tools/report.py", "x"],
         "",
     );
     assert_eq!(code, 0, "{err}");

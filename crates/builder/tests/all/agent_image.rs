@@ -78,7 +78,7 @@ fn make(dir: &Path, python: bool) -> Image {
         copy_tree(Path::new(FIXTURE), root, "/workspace");
         put(
             root,
-            "/workspace/tools/report.py",
+            "/opt/tools/report.py",
             b"import json, sys\nfrom pathlib import Path\nfiles = sorted(str(p) for p in Path('/workspace/src').iterdir())\nprint(json.dumps({'argv': sys.argv[1:], 'files': files}))\n",
             0o644,
         );
