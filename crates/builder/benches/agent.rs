@@ -119,16 +119,10 @@ impl Daemon {
 
     /// The daemon's resident memory and threads, from `/proc/PID/status`.
     fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let field = |name: &str| -> u64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap()
-        };
-        (field("VmRSS:") * 1024, field("Threads:"))
+        match recompiler_vkernel::server::process_memory(&self.child.id().to_string()) {
+            (Some(rss), Some(threads)) => (rss, threads),
+            other => panic!("/proc/{}/status: {other:?}", self.child.id()),
+        }
     }
 }
 

@@ -14,35 +14,6 @@ use std::time::{Duration, Instant};
 
 use recompiler_megabinary::{Entry, MergeInput, merge};
 use recompiler_testkit::{RunOptions, dispatch, guests, run};
-use wasm_encoder::Section;
-
-/// `n` distinct programs: the guests in turn, each copy made distinct by a
-/// custom section (so its content hash, and id, differs, as in a real image).
-fn programs(n: usize) -> Vec<(u64, Vec<u8>)> {
-    // Every command guest (the reactor needs an entry name), stdio_filter first:
-    // it is the one the benchmark runs.
-    let mut names: Vec<&str> = guests::all()
-        .iter()
-        // spawner imports the vkernel's process extension, which this linker lacks.
-        .filter(|g| !g.is_reactor() && g.name != "spawner")
-        .map(|g| g.name)
-        .collect();
-    names.sort_by_key(|n| *n != "stdio_filter");
-    (0..n)
-        .map(|i| {
-            let mut wasm = guests::wasm(names[i % names.len()]);
-            if i >= names.len() {
-                wasm_encoder::CustomSection {
-                    name: "copy".into(),
-                    data: i.to_le_bytes().to_vec().into(),
-                }
-                .append_to(&mut wasm);
-            }
-            let id = u64::from_be_bytes(blake3::hash(&wasm).as_bytes()[..8].try_into().unwrap());
-            (id, wasm)
-        })
-        .collect()
-}
 
 fn stats(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
@@ -99,7 +70,7 @@ fn main() {
         "programs", "input MB", "merge ms", "merge MB/s", "instantiate (ratio)", "inst+run (ratio)"
     );
     for n in [3usize, 30] {
-        let progs = programs(n);
+        let progs = guests::distinct_commands(n);
         let inputs: Vec<MergeInput<'_>> = progs
             .iter()
             .enumerate()

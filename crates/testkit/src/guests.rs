@@ -105,6 +105,37 @@ pub fn wasm(name: &str) -> Vec<u8> {
     get(name).wasm()
 }
 
+/// `n` distinct command programs for megabinary-size benchmarks, as
+/// (dispatch id, wasm): every command guest in turn, `stdio_filter` first (the
+/// one the benchmarks start), copies made distinct by a custom section so that
+/// each has its own hash and id, as in a real image. Reactors (which need an
+/// entry name) and `spawner` (which imports the vkernel's process extension)
+/// are left out. The id is the BLAKE3 prefix, as the manifest's.
+pub fn distinct_commands(n: usize) -> Vec<(u64, Vec<u8>)> {
+    use wasm_encoder::Section as _;
+    let mut names: Vec<&str> = all()
+        .iter()
+        .filter(|g| !g.is_reactor() && g.name != "spawner")
+        .map(|g| g.name)
+        .collect();
+    names.sort_by_key(|n| *n != "stdio_filter");
+    (0..n)
+        .map(|i| {
+            let mut wasm = self::wasm(names[i % names.len()]);
+            if i >= names.len() {
+                wasm_encoder::CustomSection {
+                    name: "copy".into(),
+                    data: i.to_le_bytes().to_vec().into(),
+                }
+                .append_to(&mut wasm);
+            }
+            let hash = blake3::hash(&wasm);
+            let id = u64::from_be_bytes(hash.as_bytes()[..8].try_into().expect("8 bytes"));
+            (id, wasm)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

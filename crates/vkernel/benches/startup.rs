@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use recompiler_megabinary::{Entry, MergeInput, memory_export, merge};
-use wasm_encoder::Section as _;
 use recompiler_oci::Rootfs;
 use recompiler_testkit::guests;
 use recompiler_vkernel::abi::wasi_p1::WasiProcess;
@@ -25,31 +24,6 @@ use recompiler_vkernel::kernel::{
     BytesStream, CaptureStream, FdSource, FileDescription, HOST_PID, HostStream, Image, Interrupt,
     Kernel, Limits, OFlags, SpawnSpec, WaitFor,
 };
-
-/// `count` programs: the command guests, then copies with a custom section so
-/// each has its own bytes (and id), as in a real image.
-fn programs(count: usize) -> Vec<(u64, Vec<u8>)> {
-    let mut names: Vec<&str> = guests::all()
-        .iter()
-        .filter(|g| !g.is_reactor() && g.name != "spawner")
-        .map(|g| g.name)
-        .collect();
-    names.sort_by_key(|n| *n != "stdio_filter");
-    (0..count)
-        .map(|i| {
-            let mut wasm = guests::wasm(names[i % names.len()]);
-            if i >= names.len() {
-                wasm_encoder::CustomSection {
-                    name: "copy".into(),
-                    data: i.to_le_bytes().to_vec().into(),
-                }
-                .append_to(&mut wasm);
-            }
-            let id = u64::from_be_bytes(blake3::hash(&wasm).as_bytes()[..8].try_into().unwrap());
-            (id, wasm)
-        })
-        .collect()
-}
 
 struct Setup {
     loaded: LoadedMegabinary,
@@ -167,7 +141,7 @@ fn main() {
     );
     let mut base: Option<(f64, f64)> = None;
     for count in [1usize, 5, 30] {
-        let s = setup(&engine, &programs(count));
+        let s = setup(&engine, &guests::distinct_commands(count));
         for _ in 0..iterations / 10 {
             start(&s);
         }

@@ -998,9 +998,12 @@ fn reap(container: &Container, process: &Arc<Process>) {
     );
 }
 
-/// The daemon process's resident memory, threads and open fds (Linux `/proc`).
-pub fn host_stats() -> Value {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// A process's resident memory in bytes and its thread count, from
+/// `/proc/<pid>/status` (`"self"` for this process); `None` for a field that
+/// cannot be read. The daemon reports its own in `stats`; the benchmarks read a
+/// daemon child's.
+pub fn process_memory(pid: &str) -> (Option<u64>, Option<u64>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| -> Option<u64> {
         status
             .lines()
@@ -1008,10 +1011,16 @@ pub fn host_stats() -> Value {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|n| n.parse().ok())
     };
+    (field("VmRSS:").map(|kb| kb * 1024), field("Threads:"))
+}
+
+/// The daemon process's resident memory, threads and open fds (Linux `/proc`).
+pub fn host_stats() -> Value {
+    let (rss_bytes, threads) = process_memory("self");
     let fds = std::fs::read_dir("/proc/self/fd").map(|d| d.count()).ok();
     json!({
-        "rss_bytes": field("VmRSS:").map(|kb| kb * 1024),
-        "threads": field("Threads:"),
+        "rss_bytes": rss_bytes,
+        "threads": threads,
         "fds": fds,
     })
 }
