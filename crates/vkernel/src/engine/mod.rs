@@ -8,6 +8,7 @@
 //! implement system calls (the ABIs do, on the kernel core).
 
 mod cache;
+pub mod preinit;
 mod run;
 
 use std::path::PathBuf;
@@ -88,6 +89,17 @@ pub fn config(limits: &EngineLimits, pooling: bool) -> Config {
     config.wasm_features(wasm_features(), true);
     config.epoch_interruption(true);
     config.memory_init_cow(true);
+    // `VKERNEL_PROFILER=perfmap` (or `jitdump`) names guest functions for `perf`:
+    // how a program's time inside the guest is profiled (docs/benchmarks.md).
+    match std::env::var("VKERNEL_PROFILER").as_deref() {
+        Ok("perfmap") => {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        Ok("jitdump") => {
+            config.profiler(wasmtime::ProfilingStrategy::JitDump);
+        }
+        _ => {}
+    }
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(limits.max_instances)

@@ -51,7 +51,6 @@ pub fn test_config(state: PathBuf, trusted: recompiler_manifest::sign::Verifying
     config
 }
 
-
 /// Writes the daemon's test bundle into `dir`.
 pub fn write_bundle(dir: &Path, key: &recompiler_manifest::sign::SigningKey) {
     let mut rootfs = Rootfs::new();

