@@ -675,12 +675,17 @@ fn run_daemon(
                 break 126;
             }
             _ => {
-                eprintln!(
-                    "vkernel: {}: {}",
-                    v["error"]["code"].as_str().unwrap_or("error"),
-                    v["error"]["message"].as_str().unwrap_or("")
-                );
-                break 125;
+                let code = v["error"]["code"].as_str().unwrap_or("error");
+                let message = v["error"]["message"].as_str().unwrap_or("");
+                eprintln!("vkernel: {code}: {message}");
+                // As a shell reports a command it cannot start: 127 when there is
+                // no such file, 126 when it may not be executed; 125 when the
+                // vkernel itself failed.
+                break match code {
+                    "exec" if message.contains(": ENOENT ") => 127,
+                    "exec" => 126,
+                    _ => 125,
+                };
             }
         }
     };

@@ -81,8 +81,24 @@ impl CodeCache {
             path: path.clone(),
             reason: e.to_string(),
         })?;
+        drop(code);
+        release_freed_heap();
         let module = deserialize(engine, &path)?;
         Ok((module, CompileSource::Compiled))
+    }
+}
+
+/// Gives the heap the compiler freed back to the system. Compiling CPython's
+/// megabinary peaks at about 1.5 GB on the compiler threads' malloc arenas, and
+/// glibc keeps freed arena memory mapped: without this a daemon that compiled
+/// the agent bundle stayed at 1.8 GB resident instead of 0.3 GB.
+fn release_freed_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[allow(unsafe_code, reason = "a plain libc call; see the SAFETY comment")]
+    // SAFETY: malloc_trim only returns free pages of malloc's own arenas to the
+    // kernel; it takes no pointers and is thread-safe (it locks each arena).
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
