@@ -185,12 +185,7 @@ fn the_agent_bundle_runs_python_and_agent_tool_through_the_daemon() {
     // python3: -c, a script from the image, stdin, imports, a traceback.
     let (out, err, code) = run(&mut c, &cid, &["python3", "-c", "print(6*7)"], "");
     assert_eq!((out.as_str(), code), ("42\n", 0), "{err}");
-    let (out, err, code) = run(
-        &mut c,
-        &cid,
-        &["python3", "/opt/tools/report.py", "x"],
-        "",
-    );
+    let (out, err, code) = run(&mut c, &cid, &["python3", "/opt/tools/report.py", "x"], "");
     assert_eq!(code, 0, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["argv"], json!(["x"]));

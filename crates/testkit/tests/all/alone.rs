@@ -97,7 +97,10 @@ fn stdio_filter() {
 fn spawner() {
     let opts = RunOptions::new(["spawner"]);
     let err = run_alone(&guests::wasm("spawner"), &opts).unwrap_err();
-    assert!(format!("{err:?}").contains("recompiler_process_v1"), "{err:?}");
+    assert!(
+        format!("{err:?}").contains("recompiler_process_v1"),
+        "{err:?}"
+    );
     let native = run_native("spawner", &opts);
     assert_output(
         &native,
@@ -246,7 +249,10 @@ fn wasi_conf() {
     assert_output(&out, "11\n", "", 0);
     let opts = RunOptions::new(["wasi_conf", "nope"]);
     let out = run("wasi_conf", &opts);
-    assert!(out.stdout_text().starts_with("usage: wasi_conf all|bad [N]|prestat|open|"));
+    assert!(
+        out.stdout_text()
+            .starts_with("usage: wasi_conf all|bad [N]|prestat|open|")
+    );
     assert_eq!(out.stderr_text(), "wasi_conf: no case named nope\n");
     assert_eq!(out.exit, Exit::Code(2));
     // Natively it only says that it is a WASI program.
