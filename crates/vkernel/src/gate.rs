@@ -44,8 +44,14 @@ pub struct Allowed {
 /// Why an exec was denied. The guest sees EACCES; the socket the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
-    #[error("{path}: not in the signed manifest (blake3 {blake3})")]
-    NotListed { path: String, blake3: String },
+    #[error("{path}: not in the signed manifest (blake3 {blake3}){}", same_as.as_ref().map(|l| format!("; its content is that of {l}, and copies may not run (copy policy: exact path)")).unwrap_or_default())]
+    NotListed {
+        path: String,
+        blake3: String,
+        /// A listed program with the same bytes, when there is one: the file is
+        /// a copy, refused by [`CopyPolicy::ExactPath`].
+        same_as: Option<String>,
+    },
     #[error(
         "{path}: content does not match the signed manifest (blake3 {actual}, signed {expected})"
     )]
@@ -109,9 +115,16 @@ impl Gate {
                 {
                     return allowed(listed_path, entry);
                 }
+                let same_as = self
+                    .manifest
+                    .find_by_blake3(&actual)
+                    .into_iter()
+                    .map(|(listed_path, _)| listed_path.to_string())
+                    .next();
                 Err(Denied::NotListed {
                     path: path.into(),
                     blake3: actual,
+                    same_as,
                 })
             }
         }
@@ -216,12 +229,19 @@ mod tests {
         ));
         assert!(matches!(
             gate.check("/tmp/new", &other),
-            Err(Denied::NotListed { .. })
+            Err(Denied::NotListed { same_as: None, .. })
         ));
-        assert!(matches!(
-            gate.check("/tmp/copy", &tool),
-            Err(Denied::NotListed { .. })
-        ));
+        // A copy is refused, and the reason names the listed program it copies.
+        let err = gate.check("/tmp/copy", &tool).unwrap_err();
+        assert!(
+            matches!(&err, Denied::NotListed { same_as: Some(p), .. } if p == "/usr/bin/tool"),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("its content is that of /usr/bin/tool, and copies may not run"),
+            "{err}"
+        );
         let elf = *blake3::hash(b"elf").as_bytes();
         let err = gate.check("/usr/bin/native", &elf).unwrap_err();
         assert!(err.to_string().contains("needs-lifting"), "{err}");
