@@ -727,20 +727,8 @@ fn preinit_python(input: &std::path::Path, output: &std::path::Path) -> Result<i
     let started = std::time::Instant::now();
     let out = recompiler_vkernel::engine::preinit::preinit_python(&wasm)
         .with_context(|| format!("pre-initialising {}", input.display()))?;
-    let dir = output
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        output.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, &out).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, output).with_context(|| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("renaming {} to {}", tmp.display(), output.display())
-    })?;
+    recompiler_manifest::atomic::write(output, &out)
+        .with_context(|| format!("writing {}", output.display()))?;
     eprintln!(
         "preinit-python: wrote {} ({} MB) in {:.0?}",
         output.display(),

@@ -72,9 +72,8 @@ pub fn preinit_python_cached(
     }
     let prepared = preinit_python(&wasm)?;
     std::fs::create_dir_all(dir).map_err(|e| io("creating", dir, e))?;
-    let tmp = dir.join(format!(".preinit.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, prepared).map_err(|e| io("writing", &tmp, e))?;
-    std::fs::rename(&tmp, &out).map_err(|e| io("renaming", &tmp, e))?;
+    recompiler_manifest::atomic::write(&out, &prepared)
+        .map_err(|e| PreinitError::Io(format!("writing {}: {e}", out.display())))?;
     Ok(out)
 }
 
@@ -184,17 +183,21 @@ fn drop_unused_empty_passive_data(wasm: &[u8]) -> Result<Vec<u8>, PreinitError> 
                 module.section(&data);
             }
             Payload::CodeSectionEntry(_) => {}
-            _ => {
-                if let Some((id, range)) = payload.as_section() {
-                    module.section(&wasm_encoder::RawSection {
-                        id,
-                        data: &wasm[range],
-                    });
-                }
-            }
+            _ => copy_section(&mut module, &payload, wasm),
         }
     }
     Ok(module.finish())
+}
+
+/// Copies the section `payload` starts as it is in `wasm` (nothing for payloads
+/// that are not sections: the header, code entries, the end).
+fn copy_section(module: &mut wasm_encoder::Module, payload: &Payload<'_>, wasm: &[u8]) {
+    if let Some((id, range)) = payload.as_section() {
+        module.section(&wasm_encoder::RawSection {
+            id,
+            data: &wasm[range],
+        });
+    }
 }
 
 /// Indices the init function needs, found in `wasm`.
@@ -324,31 +327,23 @@ fn add_init_function(wasm: &[u8], source: &str) -> Result<Vec<u8>, PreinitError>
                 exports.export(INIT_EXPORT, wasm_encoder::ExportKind::Func, init_index);
                 module.section(&exports);
             }
-            Payload::CodeSectionStart { .. } => {}
-            Payload::CodeSectionEntry(_) => {}
-            _ => {
-                if let Some((id, range)) = payload.as_section() {
-                    module.section(&wasm_encoder::RawSection {
-                        id,
-                        data: &wasm[range],
-                    });
+            // The code section: the module's bodies as they are, then the init function.
+            Payload::CodeSectionStart { range, .. } => {
+                let mut code = wasm_encoder::CodeSection::new();
+                let reader = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(
+                    &wasm[range.clone()],
+                    range.start,
+                ))
+                .map_err(invalid)?;
+                for body in reader {
+                    let body = body.map_err(invalid)?;
+                    code.raw(&wasm[body.range()]);
                 }
+                code.function(&init_body(&found, source));
+                module.section(&code);
             }
-        }
-        // The code section: the module's bodies as they are, then the init function.
-        if let Payload::CodeSectionStart { range, .. } = &payload {
-            let mut code = wasm_encoder::CodeSection::new();
-            let reader = wasmparser::CodeSectionReader::new(wasmparser::BinaryReader::new(
-                &wasm[range.clone()],
-                range.start,
-            ))
-            .map_err(invalid)?;
-            for body in reader {
-                let body = body.map_err(invalid)?;
-                code.raw(&wasm[body.range()]);
-            }
-            code.function(&init_body(&found, source));
-            module.section(&code);
+            Payload::CodeSectionEntry(_) => {}
+            _ => copy_section(&mut module, &payload, wasm),
         }
     }
     if found.types == 0 || found.defined_funcs == 0 {
