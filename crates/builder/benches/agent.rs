@@ -48,6 +48,10 @@
 )]
 mod image;
 
+#[path = "../tests/all/umoci.rs"]
+#[allow(dead_code, reason = "the tests' helper; the benchmark makes images only")]
+mod umoci;
+
 #[path = "../tests/all/agent_image.rs"]
 mod agent_image;
 

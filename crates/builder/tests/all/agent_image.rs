@@ -8,7 +8,7 @@ use std::path::Path;
 
 use recompiler_testkit::wasi_python::{STDLIB_GUEST, wasi_python};
 
-use crate::image::{Image, put};
+use crate::umoci::{Image, put};
 
 /// The agent-tool fixture tree, put at /workspace.
 pub const FIXTURE: &str = concat!(

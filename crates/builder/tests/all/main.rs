@@ -8,3 +8,4 @@ mod daemon;
 mod differential;
 mod image;
 mod signing;
+mod umoci;
