@@ -3,10 +3,12 @@
 //!
 //! The binary (`src/main.rs`) is argument parsing only; the work lives here so
 //! tests can call it. Module map: `scan` classifies files, `pipeline` runs a
-//! build, `bundle` knows where a bundle's files live, `commands` holds one file
-//! per subcommand.
+//! build, `bundle` knows where a bundle's files live, `oci_archive` packages a
+//! signed bundle as an OCI image archive for containerd, `commands` holds one
+//! file per subcommand.
 
 pub mod bundle;
 pub mod commands;
+pub mod oci_archive;
 pub mod pipeline;
 pub mod scan;

@@ -9,12 +9,16 @@ use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 use recompiler_builder::bundle::{BundlePaths, MANIFEST};
 use recompiler_builder::commands;
+use recompiler_builder::oci_archive::{self, OciArchive};
 use recompiler_builder::pipeline::BuildOptions;
 
 /// Turns an OCI image into a WebAssembly megabinary and a signed hash manifest.
 ///
 /// The plan's form builds:
 ///   recompiler-build --image <oci-image> --output container.wasm --manifest mapping.json [--key build.key]
+///
+/// With --oci-archive FILE (and --key), the signed bundle is also packaged as an OCI
+/// image archive for containerd: `ctr images import --platform wasi/wasm FILE`.
 #[derive(Parser, Debug)]
 #[command(
     name = "recompiler-build",
@@ -99,6 +103,14 @@ struct BuildArgs {
     /// Fail on any executable that cannot be merged (ELF, components, reactors without --entry).
     #[arg(long)]
     strict: bool,
+    /// Also write the signed bundle as an OCI image archive (wasi/wasm, one layer
+    /// holding /recompiler/) for `ctr images import --platform wasi/wasm FILE`. Needs --key.
+    #[arg(long, value_name = "FILE")]
+    oci_archive: Option<PathBuf>,
+    /// The image name in the --oci-archive [default: recompiler.local/<last component
+    /// of the --image path, without extension>:latest]; a name without a tag gets :latest.
+    #[arg(long, value_name = "NAME", requires = "oci_archive")]
+    oci_name: Option<String>,
     /// Write the build report as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -170,6 +182,25 @@ fn build_options(args: &BuildArgs) -> Result<BuildOptions> {
     let Some(image) = &args.image else {
         bail!("--image is required (try --help)");
     };
+    // Checked before anything is created (--bundle makes its directory below).
+    let oci_archive = match &args.oci_archive {
+        Some(_) if args.key.is_none() => {
+            bail!("--oci-archive needs --key: the recompiler runtime runs only signed bundles")
+        }
+        Some(path) => {
+            let name = args
+                .oci_name
+                .clone()
+                .unwrap_or_else(|| oci_archive::default_name(image));
+            let (name, _tag) = oci_archive::split_name(&name)?;
+            oci_archive::check_destination(path)?;
+            Some(OciArchive {
+                path: path.clone(),
+                name,
+            })
+        }
+        None => None,
+    };
     let paths = match (&args.bundle, &args.output, &args.manifest) {
         (Some(dir), _, _) => {
             std::fs::create_dir_all(dir)
@@ -213,6 +244,7 @@ fn build_options(args: &BuildArgs) -> Result<BuildOptions> {
         entries,
         strict: args.strict,
         progress: !args.quiet && std::io::stderr().is_terminal(),
+        oci_archive,
     })
 }
 

@@ -15,6 +15,7 @@ use recompiler_megabinary::{Entry, MergeInput};
 use recompiler_oci::{ImageRef, Meta, OpenOptions};
 
 use crate::bundle::{BundlePaths, file_name};
+use crate::oci_archive::{self, OciArchive};
 use crate::scan::{self, Kind, Scan};
 
 /// What `recompiler-build` was asked to do.
@@ -35,6 +36,9 @@ pub struct BuildOptions {
     pub strict: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// `--oci-archive`: also package the signed bundle as an OCI image archive
+    /// (needs `key`); see [`crate::oci_archive`].
+    pub oci_archive: Option<OciArchive>,
 }
 
 /// One program to merge: a distinct file content and every path that holds it.
@@ -83,12 +87,32 @@ pub struct OutputReport {
     pub path: String,
     pub size: u64,
     pub sha256: String,
+    /// For the `--oci-archive` output: the image's name and manifest digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oci_image: Option<OciImageReport>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OciImageReport {
+    /// The full name containerd imports it as (`io.containerd.image.name`).
+    pub name: String,
+    /// `sha256:<hex>` of the image manifest.
+    pub manifest_digest: String,
 }
 
 /// Runs a build.
 pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     let mut timings = BTreeMap::new();
     let started = Instant::now();
+
+    // The archive's name and place are checked first too.
+    if let Some(archive) = &opts.oci_archive {
+        if opts.key.is_none() {
+            bail!("--oci-archive needs --key: the recompiler runtime runs only signed bundles");
+        }
+        oci_archive::split_name(&archive.name)?;
+        oci_archive::check_destination(&archive.path)?;
+    }
 
     // The signing key is read first: a wrong key path should not cost a build.
     let key = match &opts.key {
@@ -266,7 +290,38 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
     if let Some(sig) = &signature {
         staged.add(&opts.paths.signature, sig)?;
     }
-    let outputs = staged.commit()?;
+    // The archive is staged with the bundle files and renamed into place after
+    // them, so a failure while writing it leaves no output at all.
+    let archive = match (&opts.oci_archive, &signature) {
+        (Some(archive), Some(sig)) => {
+            let files = oci_archive::LayerFiles {
+                manifest: &manifest_bytes,
+                signature: sig,
+                megabinary: (&megabinary_name, &megabinary.wasm),
+                rootfs: (&rootfs_name, &rootfs_tar),
+            };
+            let source_config = serde_json::to_value(&image.config)
+                .with_context(|| format!("image {}: reading its config", opts.image))?;
+            let t = Instant::now();
+            let staged = oci_archive::stage(archive, &files, &source_config)?;
+            lap(&mut timings, "oci-archive", t);
+            Some(staged)
+        }
+        _ => None,
+    };
+    let mut outputs = staged.commit()?;
+    if let Some(archive) = archive {
+        let r = archive.commit()?;
+        outputs.push(OutputReport {
+            path: r.path,
+            size: r.size,
+            sha256: r.sha256,
+            oci_image: Some(OciImageReport {
+                name: r.name,
+                manifest_digest: r.manifest_digest,
+            }),
+        });
+    }
     lap(&mut timings, "write", t);
     lap(&mut timings, "total", started);
 
@@ -428,6 +483,7 @@ impl Staged {
             path: path.display().to_string(),
             size: data.len() as u64,
             sha256: manifest::digest::Digests::of(data).sha256,
+            oci_image: None,
         };
         self.files.push((staged, report));
         Ok(())

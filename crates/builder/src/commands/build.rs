@@ -78,6 +78,13 @@ pub fn render(r: &BuildReport) -> String {
             "  {:<40} {:>10} bytes  sha256:{}",
             o.path, o.size, o.sha256
         );
+        if let Some(image) = &o.oci_image {
+            let _ = writeln!(
+                s,
+                "  {:<40} image {} manifest {}",
+                "", image.name, image.manifest_digest
+            );
+        }
     }
     let times: Vec<String> = r
         .timings_ms

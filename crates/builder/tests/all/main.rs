@@ -7,5 +7,6 @@ mod bad_inputs;
 mod daemon;
 mod differential;
 mod image;
+mod oci_archive;
 mod signing;
 mod umoci;
