@@ -25,7 +25,8 @@ pub struct Bundle {
     /// The trusted key that signed it.
     pub key_id: String,
     pub manifest: Arc<Manifest>,
-    /// The verified bytes of the megabinary.
+    /// The verified bytes of the megabinary (emptied by
+    /// [`crate::container::Runtime::load_bundle`] once its code is loaded).
     pub megabinary: Arc<[u8]>,
     /// Its BLAKE3, lower-case hex (the code cache key).
     pub megabinary_blake3: String,
@@ -115,7 +116,7 @@ impl Bundle {
             }
             (None, None) => return Err(BundleError::NoTrustedKey { dir: d() }),
         };
-        let rootfs = Rootfs::from_tar(&rootfs_tar[..]).map_err(|source| BundleError::Rootfs {
+        let rootfs = Rootfs::from_tar_bytes(&rootfs_tar).map_err(|source| BundleError::Rootfs {
             dir: d(),
             source: Box::new(source),
         })?;

@@ -101,12 +101,15 @@ impl Runtime {
         trusted: &[VerifyingKey],
         policy: CopyPolicy,
     ) -> Result<Arc<LoadedBundle>, RuntimeError> {
-        let bundle = Bundle::load(dir, trusted)?;
+        let mut bundle = Bundle::load(dir, trusted)?;
         let (module, compile) = self.cache.load_or_compile(
             &self.engine,
             &bundle.megabinary,
             &bundle.megabinary_blake3,
         )?;
+        // The compiled code is what runs: the WASM bytes (about 100 MB with
+        // CPython) are not kept for the life of the bundle.
+        bundle.megabinary = Arc::from(Vec::new());
         let megabinary = LoadedMegabinary::new(&self.engine, &module)?;
         let image = Arc::new(Image::from_rootfs(&bundle.rootfs));
         let gate = Gate::new(Arc::clone(&bundle.manifest), policy);
