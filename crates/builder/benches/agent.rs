@@ -49,7 +49,10 @@
 mod image;
 
 #[path = "../tests/all/umoci.rs"]
-#[allow(dead_code, reason = "the tests' helper; the benchmark makes images only")]
+#[allow(
+    dead_code,
+    reason = "the tests' helper; the benchmark makes images only"
+)]
 mod umoci;
 
 #[path = "../tests/all/agent_image.rs"]
