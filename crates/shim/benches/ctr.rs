@@ -51,6 +51,7 @@ const RUNS: usize = 50;
 const WARMUP: usize = 3;
 const WASM_IMAGE: &str = "recompiler.local/agent:bench";
 const NATIVE_IMAGE: &str = "recompiler.local/agent-native:bench";
+const SMALL_IMAGE: &str = "recompiler.local/agent-without-python:bench";
 
 fn native_agent_tool() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/release/agent-tool");
@@ -157,6 +158,26 @@ fn main() {
         }),
     })
     .unwrap();
+    // The same image without CPython: how the create cost scales with the bundle.
+    let small = agent_image::agent_image_without_python(&tmp.path().join("small"));
+    let small_bundle = tmp.path().join("small-bundle");
+    std::fs::create_dir_all(&small_bundle).unwrap();
+    let small_archive = tmp.path().join("small-oci.tar");
+    build(&BuildOptions {
+        image: small.oci(),
+        platform: None,
+        paths: BundlePaths::in_dir(&small_bundle),
+        key: Some(tmp.path().join("build.key")),
+        adds: Vec::new(),
+        entries: Default::default(),
+        strict: false,
+        progress: false,
+        oci_archive: Some(OciArchive {
+            path: small_archive.clone(),
+            name: SMALL_IMAGE.into(),
+        }),
+    })
+    .unwrap();
     let native = native_image(&tmp.path().join("native"));
     let native_archive = tmp.path().join("native-oci.tar");
     archive(&native, &native_archive, NATIVE_IMAGE);
@@ -165,26 +186,31 @@ fn main() {
     let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("shim-bench-state");
     let trusted = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
     let t = Instant::now();
-    let loaded = recompiler_shim::runtime(&state)
-        .unwrap()
-        .load_bundle(&bundle, &[trusted], CopyPolicy::ExactPath)
-        .unwrap();
-    eprintln!(
-        "code cache: {} in {:.1?}",
-        loaded.compile_label(),
-        t.elapsed()
-    );
-    drop(loaded);
+    let runtime = recompiler_shim::runtime(&state).unwrap();
+    for dir in [&bundle, &small_bundle] {
+        let loaded = runtime
+            .load_bundle(dir, std::slice::from_ref(&trusted), CopyPolicy::ExactPath)
+            .unwrap();
+        eprintln!(
+            "code cache for {}: {} in {:.1?}",
+            dir.display(),
+            loaded.compile_label(),
+            t.elapsed()
+        );
+    }
+    drop(runtime);
 
     let c = Containerd::start(
         &tmp.path().join("ctd"),
         &[("RECOMPILER_TRUST", &public), ("RECOMPILER_STATE", &state)],
     );
     c.import(&wasm_archive, "wasi/wasm");
+    c.import(&small_archive, "wasi/wasm");
     c.import(&native_archive, "linux/amd64");
 
     let sizes = [
         ("agent bundle image", &wasm_archive),
+        ("agent bundle image without CPython", &small_archive),
         ("native image", &native_archive),
     ];
     for (what, p) in sizes {
@@ -195,25 +221,41 @@ fn main() {
     }
 
     let mut wasm = Vec::with_capacity(RUNS);
+    let mut small_runs = Vec::with_capacity(RUNS);
     let mut runc = Vec::with_capacity(RUNS);
     for i in 0..WARMUP + RUNS {
         let w = run_once(&c, Some(RUNTIME), WASM_IMAGE, "wasi/wasm", &format!("w{i}"));
+        let s = run_once(
+            &c,
+            Some(RUNTIME),
+            SMALL_IMAGE,
+            "wasi/wasm",
+            &format!("s{i}"),
+        );
         let n = run_once(&c, None, NATIVE_IMAGE, "linux/amd64", &format!("n{i}"));
         if i >= WARMUP {
             wasm.push(w);
+            small_runs.push(s);
             runc.push(n);
         }
     }
     // The shim's own account of each create: verify + load cached code.
-    let loads: Vec<f64> = c
-        .log()
-        .lines()
-        .filter_map(|l| {
-            let rest = l.split("code from cache in ").nth(1)?;
-            rest.split(' ').next()?.parse::<f64>().ok()
-        })
-        .collect();
-    let compiled = c.log().matches("code compiled").count();
+    let log = c.log();
+    let loads = |prefix: char| -> Vec<f64> {
+        log.lines()
+            .filter(|l| {
+                l.split("bundle of ")
+                    .nth(1)
+                    .is_some_and(|r| r.starts_with(prefix))
+            })
+            .filter_map(|l| {
+                let rest = l.split("code from cache in ").nth(1)?;
+                rest.split(' ').next()?.parse::<f64>().ok()
+            })
+            .collect()
+    };
+    let (mut w_loads, mut s_loads) = (loads('w'), loads('s'));
+    let compiled = log.matches("code compiled").count();
     drop(c);
 
     let (wm, rm) = (median(&mut wasm), median(&mut runc));
@@ -230,13 +272,22 @@ fn main() {
         pct(&mut runc, 0.9),
         pct(&mut runc, 0.0)
     );
-    println!("recompiler / runc: x{:.2}", wm / rm);
-    if !loads.is_empty() {
-        let mut l = loads.clone();
+    let sm = median(&mut small_runs);
+    println!(
+        "| io.containerd.recompiler.v1 (the same image without CPython) | {sm:.1} | {:.1} | {:.1} |",
+        pct(&mut small_runs, 0.9),
+        pct(&mut small_runs, 0.0)
+    );
+    println!(
+        "recompiler / runc: x{:.2} (agent image), x{:.2} (without CPython)",
+        wm / rm,
+        sm / rm
+    );
+    if !w_loads.is_empty() && !s_loads.is_empty() {
         println!(
-            "shim create (verify the bundle, load cached code): median {:.0} ms over {} containers; containers that compiled: {compiled}",
-            median(&mut l),
-            loads.len()
+            "shim create (verify the bundle, load cached code), median: {:.0} ms (agent image), {:.0} ms (without CPython); containers that compiled: {compiled}",
+            median(&mut w_loads),
+            median(&mut s_loads)
         );
     }
 }
