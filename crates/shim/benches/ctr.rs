@@ -39,12 +39,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use recompiler_builder::bundle::BundlePaths;
-use recompiler_builder::oci_archive::OciArchive;
-use recompiler_builder::pipeline::{BuildOptions, build};
 use recompiler_vkernel::gate::CopyPolicy;
 
-use containerd::{Containerd, RUNTIME, require_root_and_containerd};
+use containerd::{Containerd, PYTHON_ENTRY, RUNTIME, bundle_image, require_root_and_containerd};
 use umoci::{Image, put, sh};
 
 const RUNS: usize = 50;
@@ -140,44 +137,22 @@ fn main() {
     let image = agent_image::agent_image(&tmp.path().join("img"));
     let key = tmp.path().join("build.key");
     let public = recompiler_manifest::sign::write_key_pair(&key, false).unwrap();
-    let bundle = tmp.path().join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    let wasm_archive = tmp.path().join("agent-oci.tar");
-    build(&BuildOptions {
-        image: image.oci(),
-        platform: None,
-        paths: BundlePaths::in_dir(&bundle),
-        key: Some(key),
-        adds: Vec::new(),
-        entries: [("/usr/bin/python3".to_string(), "run".to_string())].into(),
-        strict: false,
-        progress: false,
-        oci_archive: Some(OciArchive {
-            path: wasm_archive.clone(),
-            name: WASM_IMAGE.into(),
-        }),
-    })
-    .unwrap();
+    let (bundle, wasm_archive) = bundle_image(
+        &image.oci(),
+        &key,
+        &tmp.path().join("agent"),
+        WASM_IMAGE,
+        &[PYTHON_ENTRY],
+    );
     // The same image without CPython: how the create cost scales with the bundle.
     let small = agent_image::agent_image_without_python(&tmp.path().join("small"));
-    let small_bundle = tmp.path().join("small-bundle");
-    std::fs::create_dir_all(&small_bundle).unwrap();
-    let small_archive = tmp.path().join("small-oci.tar");
-    build(&BuildOptions {
-        image: small.oci(),
-        platform: None,
-        paths: BundlePaths::in_dir(&small_bundle),
-        key: Some(tmp.path().join("build.key")),
-        adds: Vec::new(),
-        entries: Default::default(),
-        strict: false,
-        progress: false,
-        oci_archive: Some(OciArchive {
-            path: small_archive.clone(),
-            name: SMALL_IMAGE.into(),
-        }),
-    })
-    .unwrap();
+    let (small_bundle, small_archive) = bundle_image(
+        &small.oci(),
+        &key,
+        &tmp.path().join("small"),
+        SMALL_IMAGE,
+        &[],
+    );
     let native = native_image(&tmp.path().join("native"));
     let native_archive = tmp.path().join("native-oci.tar");
     archive(&native, &native_archive, NATIVE_IMAGE);

@@ -11,6 +11,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub const RUNTIME: &str = "io.containerd.recompiler.v1";
+/// The entry of CPython's reactor in the agent image.
+pub const PYTHON_ENTRY: (&str, &str) = ("/usr/bin/python3", "run");
 pub const NAMESPACE: &str = "recompiler-test";
 
 /// The shim binary Cargo built for this package.
@@ -231,4 +233,42 @@ pub fn shim_processes(c: &Containerd, id: &str) -> Vec<u32> {
 pub fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Builds `image` (an `oci:` reference) with `key` into the bundle directory
+/// `dir/bundle` and packages it as the OCI archive `dir/<file name>` named
+/// `name`; `entries` name reactors' entries. Returns (bundle dir, archive).
+pub fn bundle_image(
+    image: &str,
+    key: &Path,
+    dir: &Path,
+    name: &str,
+    entries: &[(&str, &str)],
+) -> (PathBuf, PathBuf) {
+    use recompiler_builder::bundle::BundlePaths;
+    use recompiler_builder::oci_archive::OciArchive;
+    use recompiler_builder::pipeline::{BuildOptions, build};
+
+    let bundle = dir.join("bundle");
+    std::fs::create_dir_all(&bundle).unwrap();
+    let archive = dir.join("oci.tar");
+    build(&BuildOptions {
+        image: image.to_string(),
+        platform: None,
+        paths: BundlePaths::in_dir(&bundle),
+        key: Some(key.to_path_buf()),
+        adds: Vec::new(),
+        entries: entries
+            .iter()
+            .map(|(p, e)| (p.to_string(), e.to_string()))
+            .collect(),
+        strict: false,
+        progress: false,
+        oci_archive: Some(OciArchive {
+            path: archive.clone(),
+            name: name.to_string(),
+        }),
+    })
+    .unwrap_or_else(|e| panic!("building {image}: {e:#}"));
+    (bundle, archive)
 }

@@ -12,14 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use recompiler_builder::bundle::BundlePaths;
 use recompiler_builder::oci_archive::{self, LayerFiles, OciArchive};
-use recompiler_builder::pipeline::{BuildOptions, build};
 use recompiler_vkernel::gate::CopyPolicy;
 
 use crate::agent_image::agent_image;
 use crate::containerd::{
-    Containerd, RUNTIME, mounts_under, require_root_and_containerd, shim_processes, tail,
+    Containerd, PYTHON_ENTRY, RUNTIME, bundle_image, mounts_under, require_root_and_containerd,
+    shim_processes, tail,
 };
 use crate::umoci::{Image, put, sh};
 
@@ -114,24 +113,7 @@ fn small_image(dir: &Path, key: &Path, state: &Path) -> PathBuf {
             0o755,
         );
     });
-    let bundle = dir.join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    let archive = dir.join("small-oci.tar");
-    build(&BuildOptions {
-        image: image.oci(),
-        platform: None,
-        paths: BundlePaths::in_dir(&bundle),
-        key: Some(key.to_path_buf()),
-        adds: Vec::new(),
-        entries: Default::default(),
-        strict: false,
-        progress: false,
-        oci_archive: Some(OciArchive {
-            path: archive.clone(),
-            name: SMALL.into(),
-        }),
-    })
-    .unwrap();
+    let (bundle, archive) = bundle_image(&image.oci(), key, dir, SMALL, &[]);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(bundle.join("mapping.json")).unwrap()).unwrap();
     let blake3 = manifest["megabinary"]["blake3"]
@@ -211,24 +193,13 @@ fn containerd_runs_the_agent_bundle_image_through_the_shim() {
 
     let key = tmp.path().join("build.key");
     let public = recompiler_manifest::sign::write_key_pair(&key, false).unwrap();
-    let bundle = tmp.path().join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    let archive = tmp.path().join("agent-oci.tar");
-    build(&BuildOptions {
-        image: image.oci(),
-        platform: None,
-        paths: BundlePaths::in_dir(&bundle),
-        key: Some(key.clone()),
-        adds: Vec::new(),
-        entries: [("/usr/bin/python3".to_string(), "run".to_string())].into(),
-        strict: false,
-        progress: false,
-        oci_archive: Some(OciArchive {
-            path: archive.clone(),
-            name: IMAGE.into(),
-        }),
-    })
-    .unwrap();
+    let (bundle, archive) = bundle_image(
+        &image.oci(),
+        &key,
+        &tmp.path().join("agent"),
+        IMAGE,
+        &[PYTHON_ENTRY],
+    );
     eprintln!(
         "agent image made, built and packaged in {:?}",
         started.elapsed()
