@@ -192,11 +192,21 @@ impl LoadedMegabinary {
         let instance = match self.pre.instantiate(&mut store) {
             Ok(i) => i,
             Err(e) => {
-                return result(
-                    RunEnd::StartFailed(format!("{e:#}")),
-                    started.elapsed(),
-                    Duration::ZERO,
-                );
+                // Instantiation runs code (start functions, data set-up): a
+                // stop or a deadline that lands there ends the process as it
+                // would a moment later, killed or timed out, not as a program
+                // that could not start (a loaded machine hit this race).
+                let stopped = e.downcast_ref::<Killed>().is_some()
+                    || matches!(
+                        e.downcast_ref::<wasmtime::Trap>(),
+                        Some(wasmtime::Trap::Interrupt)
+                    );
+                let end = if stopped {
+                    classify(e)
+                } else {
+                    RunEnd::StartFailed(format!("{e:#}"))
+                };
+                return result(end, started.elapsed(), Duration::ZERO);
             }
         };
         let instantiate = started.elapsed();
