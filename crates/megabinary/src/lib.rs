@@ -12,7 +12,9 @@ mod merge;
 pub mod template;
 
 pub use classify::{Sniff, WasmInfo, WasmKind, analyze, sniff};
-pub use merge::{Entry, Megabinary, MergeInput, MergedProgram, merge, read_description};
+pub use merge::{
+    Entry, Megabinary, MergeInput, MergedProgram, merge, merge_with_aliases, read_description,
+};
 pub use wasmparser::WasmFeatures;
 
 /// The WebAssembly features a program may use and still be merged: WebAssembly

@@ -38,7 +38,7 @@ use wasm_encoder::{
 };
 use wasmparser::{ExternalKind, FuncType, Parser, Payload, TypeRef, Validator, WasmFeatures};
 
-use crate::template::render_dispatcher;
+use crate::template::render_dispatcher_with_aliases;
 use crate::{MergeError, export_prefix, memory_export};
 
 /// Which export starts a program.
@@ -106,8 +106,22 @@ pub fn merge(
     inputs: &[MergeInput<'_>],
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Megabinary, MergeError> {
+    merge_with_aliases(inputs, &[], progress)
+}
+
+/// Like [`merge`], with `aliases`: extra hash ids, each selecting the program
+/// at an index of `inputs` (`(alias id, input index)`). `_dispatch(alias)` runs
+/// that program, and its memory is also exported as
+/// [`memory_export`]`(alias)`, so a host finds the memory of an alias as of
+/// any program. Lifted ELF programs are aliases of the guest runtime.
+pub fn merge_with_aliases(
+    inputs: &[MergeInput<'_>],
+    aliases: &[(u64, usize)],
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Megabinary, MergeError> {
     let ids: Vec<u64> = inputs.iter().map(|p| p.id).collect();
-    let dispatcher_wat = render_dispatcher(&ids)?;
+    let alias_table: Vec<(u64, u32)> = aliases.iter().map(|(a, i)| (*a, *i as u32)).collect();
+    let dispatcher_wat = render_dispatcher_with_aliases(&ids, &alias_table)?;
     let dispatcher = wat::parse_str(&dispatcher_wat)
         .map_err(|e| MergeError::Template(format!("rendered dispatcher does not parse: {e}")))?;
 
@@ -144,7 +158,26 @@ pub fn merge(
         });
     }
     layout.encode_imports(&mut out.imports);
-    layout.encode_exports(&modules, inputs, &mut out.exports);
+    let exported_memories = layout.encode_exports(&modules, inputs, &mut out.exports);
+    for (alias, index) in aliases {
+        // The alias's memory: the export the program's own memory got.
+        let input = inputs.get(*index).ok_or_else(|| {
+            MergeError::Template(format!("alias {alias:016x} names no program ({index})"))
+        })?;
+        let program_memory = memory_export(input.id);
+        let memory = exported_memories
+            .iter()
+            .find(|(name, _)| *name == program_memory)
+            .map(|(_, m)| *m)
+            .ok_or_else(|| {
+                MergeError::Template(format!(
+                    "alias {alias:016x}: program {} has no memory export",
+                    input.name
+                ))
+            })?;
+        out.exports
+            .export(&memory_export(*alias), ExportKind::Memory, memory);
+    }
 
     let programs: Vec<MergedProgram> = inputs
         .iter()
@@ -714,7 +747,9 @@ impl Layout {
         modules: &[Parsed<'_>],
         inputs: &[MergeInput<'_>],
         exports: &mut ExportSection,
-    ) {
+    ) -> Vec<(String, u32)> {
+        // Memory exports, by name: aliases re-export them.
+        let mut memories = Vec::new();
         for (m, module) in modules.iter().enumerate() {
             let prefix = if m == 0 {
                 String::new()
@@ -740,17 +775,20 @@ impl Layout {
                     }
                     ExternalKind::Tag => (ExportKind::Tag, self.tags[m][export.index as usize]),
                 };
-                exports.export(&format!("{prefix}{}", export.name), kind, index);
+                let name = format!("{prefix}{}", export.name);
+                if kind == ExportKind::Memory {
+                    memories.push((name.clone(), index));
+                }
+                exports.export(&name, kind, index);
             }
             if m > 0 && module.synthetic_memory {
                 let local = module.memories + module.imported(|t| matches!(t, TypeRef::Memory(_)));
-                exports.export(
-                    &memory_export(inputs[m - 1].id),
-                    ExportKind::Memory,
-                    self.memories[m][local as usize],
-                );
+                let name = memory_export(inputs[m - 1].id);
+                memories.push((name.clone(), self.memories[m][local as usize]));
+                exports.export(&name, ExportKind::Memory, self.memories[m][local as usize]);
             }
         }
+        memories
     }
 
     /// Pass 2 for module `m`: re-encode its sections into `out`.
@@ -1109,6 +1147,38 @@ mod tests {
         let described = read_description(&mb.wasm).unwrap();
         assert_eq!(described[0].0, 2);
         assert_eq!(described[1].3, "b");
+    }
+
+    #[test]
+    fn aliases_dispatch_to_their_program_and_export_its_memory() {
+        let a = program(HELLO);
+        let inputs = [MergeInput {
+            id: 5,
+            name: "runtime".into(),
+            wasm: &a,
+            entry: Entry::Start,
+        }];
+        let mb = merge_with_aliases(&inputs, &[(9, 0), (3, 0)], &mut |_, _| {}).unwrap();
+        let (_, exports) = memories_of(&mb.wasm);
+        let index_of = |name: &str| {
+            exports
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, i)| *i)
+                .unwrap_or_else(|| panic!("{name} not exported: {exports:?}"))
+        };
+        let own = index_of("prog.0000000000000005.memory");
+        assert_eq!(index_of("prog.0000000000000009.memory"), own);
+        assert_eq!(index_of("prog.0000000000000003.memory"), own);
+        // The dispatch table holds three records, sorted, all for program 0.
+        let wat = render_dispatcher_with_aliases(&[5], &[(9, 0), (3, 0)]).unwrap();
+        assert!(wat.contains("(global $count i32 (i32.const 3))"), "{wat}");
+        assert!(render_dispatcher_with_aliases(&[5], &[(9, 1)]).is_err());
+        assert!(matches!(
+            merge_with_aliases(&inputs, &[(5, 0)], &mut |_, _| {}),
+            Err(MergeError::DuplicateId(5))
+        ));
+        assert!(merge_with_aliases(&inputs, &[(6, 2)], &mut |_, _| {}).is_err());
     }
 
     #[test]

@@ -18,11 +18,31 @@ const WASM_PAGE: usize = 65536;
 /// Renders the dispatcher for programs whose hash ids are `ids` (program `i` has
 /// id `ids[i]`). Returns WAT text.
 pub fn render_dispatcher(ids: &[u64]) -> Result<String, MergeError> {
+    render_dispatcher_with_aliases(ids, &[])
+}
+
+/// Like [`render_dispatcher`], with extra hash ids that select an existing
+/// program: `(alias id, program index)`. Lifted ELF programs are aliases of the
+/// guest runtime: every one of them dispatches to the runtime's entry, which
+/// asks the host which id it was started as.
+pub fn render_dispatcher_with_aliases(
+    ids: &[u64],
+    aliases: &[(u64, u32)],
+) -> Result<String, MergeError> {
     let mut table: Vec<(u64, u32)> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| (*id, i as u32))
         .collect();
+    for (alias, index) in aliases {
+        if *index as usize >= ids.len() {
+            return Err(MergeError::Template(format!(
+                "alias {alias:016x} names program {index}, but there are {}",
+                ids.len()
+            )));
+        }
+        table.push((*alias, *index));
+    }
     table.sort_unstable();
     if let Some(w) = table.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(MergeError::DuplicateId(w[0].0));
@@ -33,6 +53,7 @@ pub fn render_dispatcher(ids: &[u64]) -> Result<String, MergeError> {
         bytes.extend_from_slice(&index.to_le_bytes());
         bytes.extend_from_slice(&[0; 4]);
     }
+    let records = table.len();
     let buffer_offset = (bytes.len() + 15) & !15;
     // One page at least for argv; more if the table is large.
     let pages = (buffer_offset + 4096).div_ceil(WASM_PAGE).max(1);
@@ -41,8 +62,10 @@ pub fn render_dispatcher(ids: &[u64]) -> Result<String, MergeError> {
         escaped.push_str(&format!("\\{b:02x}"));
     }
     let count = ids.len().to_string();
+    let records = records.to_string();
     let vars = [
         ("count", count.as_str()),
+        ("records", records.as_str()),
         ("memory_pages", &pages.to_string()),
         ("dispatch_table", &escaped),
         ("buffer_offset", &buffer_offset.to_string()),

@@ -39,12 +39,14 @@
   (table $entries {{count}} {{count}} funcref)
   (elem (table $entries) (i32.const 0) func {{#programs}} $entry{{index}}{{/programs}})
 
-  ;; The dispatch table: {{count}} records of 16 bytes, sorted by hash id (unsigned):
+  ;; The dispatch table: {{records}} records of 16 bytes, sorted by hash id (unsigned):
   ;;   +0 hash id (i64 LE: the first 8 bytes of the program's BLAKE3, big-endian)
   ;;   +8 program index (i32 LE)   +12 reserved
   (data (memory $dispatch) (i32.const 0) "{{dispatch_table}}")
 
-  (global $count i32 (i32.const {{count}}))
+  ;; Records in the dispatch table: one per program, plus aliases (hash ids
+  ;; that select an existing program, e.g. lifted ELF programs and their runtime).
+  (global $count i32 (i32.const {{records}}))
   ;; First byte after the table, 16-aligned: where argv goes.
   (global $buffer i32 (i32.const {{buffer_offset}}))
   (global $argc (mut i32) (i32.const 0))
