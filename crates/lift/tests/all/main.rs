@@ -1,0 +1,3 @@
+//! Integration tests of `recompiler-lift`, one module per topic.
+
+mod ptrace;

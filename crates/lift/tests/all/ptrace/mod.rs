@@ -1,0 +1,206 @@
+//! The instruction-level differential test: Debian's busybox single-stepped
+//! on the real CPU under ptrace and, in lock-step, in the interpreter;
+//! registers, defined flags and written memory compared after every
+//! instruction (issue 6).
+//!
+//! `cargo test -p recompiler-lift --test all ptrace -- --nocapture` runs it.
+//! Environment knobs:
+//! - `LIFT_PTRACE_SURVEY=1`: do not stop at a difference; run every applet to
+//!   its end, taking the native state over each instruction the interpreter
+//!   does not cover (or gets wrong), and print counts per mnemonic: what the
+//!   semantics still lack. Passes whatever it finds.
+//! - `LIFT_PTRACE_APPLET=<name>`: only the jobs whose name contains it.
+//! - `LIFT_PTRACE_CAP=<n>`: instructions per job (default per job below).
+
+mod fixture;
+mod flags;
+mod lockstep;
+mod mem;
+mod native;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use lockstep::{End, Job, Mode, Outcome, Tally};
+
+/// The whole test must compare at least this many instructions (the issue's
+/// "Done when").
+const MIN_TOTAL: u64 = 1_000_000;
+
+/// The environment of every run: small and fixed. `rseq` is turned off
+/// because the kernel writes the registered rseq area behind the program's
+/// back (its CPU number), which the interpreter's memory cannot follow.
+fn env() -> Vec<String> {
+    [
+        "PATH=/bin:/usr/bin",
+        "HOME=/",
+        "LANG=C",
+        "TERM=dumb",
+        "GLIBC_TUNABLES=glibc.pthread.rseq=0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn jobs(fx: &fixture::Fixtures) -> Vec<Job> {
+    let p = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let job = |name: &str, cap: u64, args: &[&str]| Job {
+        name: name.to_string(),
+        argv: std::iter::once("busybox")
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect(),
+        cap,
+    };
+    let (text, blob, tree) = (p(&fx.text), p(&fx.blob), p(&fx.tree));
+    vec![
+        job("sha256sum", 250_000, &["sha256sum", &blob]),
+        job("gzip", 250_000, &["gzip", "-c", &blob]),
+        job("sort", 200_000, &["sort", &text]),
+        job(
+            "awk",
+            200_000,
+            &["awk", "{s+=$1} END {printf \"%.3f\\n\", s}", &text],
+        ),
+        job("ls", 150_000, &["ls", "-la", &tree]),
+        job("sed", 150_000, &["sed", "s/a/b/g", &text]),
+    ]
+}
+
+fn summary(o: &Outcome) -> String {
+    let end = match &o.end {
+        End::Exited(c) => format!("exited {c}"),
+        End::Cap => "cap reached".to_string(),
+        End::Diverged => "DIVERGED".to_string(),
+        End::Signal(s) => format!("native signal {s}"),
+    };
+    format!(
+        "{:<10} {:>9} instructions {:>6} syscalls {:>8.2?} ({:.1} µs/insn)  {end}",
+        o.job.name,
+        o.steps,
+        o.syscalls,
+        o.elapsed,
+        o.elapsed.as_secs_f64() * 1e6 / o.steps.max(1) as f64
+    )
+}
+
+fn merge(into: &mut BTreeMap<String, Tally>, from: &BTreeMap<String, Tally>, job: &str) {
+    for (k, t) in from {
+        let e = into.entry(k.clone()).or_default();
+        if e.count == 0 {
+            e.first = format!("[{job}] {}", t.first);
+        }
+        e.count += t.count;
+    }
+}
+
+#[test]
+fn busybox_lockstep_with_the_cpu() {
+    let survey = std::env::var("LIFT_PTRACE_SURVEY").is_ok_and(|v| v == "1");
+    let only = std::env::var("LIFT_PTRACE_APPLET").ok();
+    let cap = std::env::var("LIFT_PTRACE_CAP").ok().map(|v| {
+        v.parse::<u64>()
+            .unwrap_or_else(|_| panic!("LIFT_PTRACE_CAP={v} is not a number"))
+    });
+    let mode = if survey { Mode::Survey } else { Mode::Strict };
+
+    let busybox = fixture::busybox();
+    let fx = fixture::fixtures();
+    let mut jobs = jobs(&fx);
+    jobs.retain(|j| only.as_ref().is_none_or(|o| j.name.contains(o.as_str())));
+    for j in &mut jobs {
+        if let Some(c) = cap {
+            j.cap = c;
+        } else if survey {
+            // Survey runs each applet to its end.
+            j.cap = 200_000_000;
+        }
+    }
+    let full = only.is_none() && cap.is_none();
+
+    let started = Instant::now();
+    let mut outcomes = Vec::new();
+    for job in &jobs {
+        match lockstep::run(&busybox, job, &env(), &fx.dir, mode) {
+            Ok(o) => {
+                println!("{}", summary(&o));
+                outcomes.push(o);
+            }
+            Err(native::SpawnError::PtraceRefused) => {
+                println!(
+                    "SKIPPED: ptrace(PTRACE_TRACEME) is refused here (a restricted container); the lock-step test cannot run"
+                );
+                return;
+            }
+            Err(native::SpawnError::Other(e)) => {
+                panic!("could not start `{}`: {e}", job.argv.join(" "))
+            }
+        }
+    }
+    let total: u64 = outcomes.iter().map(|o| o.steps).sum();
+    println!("total: {total} instructions in {:.2?}", started.elapsed());
+
+    let mut unsupported = BTreeMap::new();
+    let mut wrong = BTreeMap::new();
+    let mut undefined: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for o in &outcomes {
+        merge(&mut unsupported, &o.unsupported, &o.job.name);
+        merge(&mut wrong, &o.wrong, &o.job.name);
+        for (k, n) in &o.undefined_seen {
+            *undefined.entry(k.clone()).or_default() += n;
+        }
+    }
+    if !undefined.is_empty() {
+        println!(
+            "\nundefined flags on which the interpreter differed from this CPU (masked, then copied from the CPU):"
+        );
+        for ((m, f), n) in &undefined {
+            println!("  {m:<12} {f:<20} {n}");
+        }
+    }
+    if !unsupported.is_empty() {
+        println!(
+            "\ninstructions executed that the interpreter does not cover (mnemonic, count, first seen):"
+        );
+        let mut v: Vec<_> = unsupported.iter().collect();
+        v.sort_by(|a, b| b.1.count.cmp(&a.1.count));
+        for (m, t) in v {
+            println!("  {m:<22} {:>9}  {}", t.count, t.first);
+        }
+    }
+    if survey {
+        if !wrong.is_empty() {
+            println!(
+                "\ncovered instructions that gave a different result (mnemonic, count), first report of each:"
+            );
+            for (m, t) in &wrong {
+                println!("  {m:<16} {:>9}", t.count);
+            }
+            for (m, t) in &wrong {
+                println!("\n--- {m} ---\n{}", t.first);
+            }
+        }
+        return;
+    }
+
+    let diverged: Vec<&Outcome> = outcomes.iter().filter(|o| o.divergence.is_some()).collect();
+    if !diverged.is_empty() {
+        let mut msg = String::new();
+        for o in &diverged {
+            msg.push_str(o.divergence.as_deref().unwrap_or_default());
+            msg.push('\n');
+        }
+        panic!(
+            "{} of {} runs diverged from the CPU; the first difference of each:\n\n{msg}",
+            diverged.len(),
+            outcomes.len()
+        );
+    }
+    if full {
+        assert!(
+            total >= MIN_TOTAL,
+            "only {total} instructions compared; the test must compare at least {MIN_TOTAL}"
+        );
+    }
+}
