@@ -19,11 +19,18 @@
 //! - [`layout`]: where the guest's address space sits in the runtime's linear
 //!   memory.
 //!
-//! It does not own ELF parsing and code discovery (the builder) nor the Linux
-//! syscall ABI (the vkernel).
+//! With the `build` feature (host only, for the builder) it also owns
+//! [`elf`], reading a static ELF program into a [`image::LiftedImage`], and
+//! [`discover`], finding and checking its code at build time.
+//!
+//! It does not own the Linux syscall ABI (the vkernel).
 
 pub mod cpu;
 pub mod decode;
+#[cfg(feature = "build")]
+pub mod discover;
+#[cfg(feature = "build")]
+pub mod elf;
 pub mod image;
 pub mod interp;
 pub mod layout;
