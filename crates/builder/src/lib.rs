@@ -9,6 +9,7 @@
 
 pub mod bundle;
 pub mod commands;
+pub mod lifted;
 pub mod oci_archive;
 pub mod pipeline;
 pub mod scan;
