@@ -57,6 +57,10 @@ pub enum BinOp {
     Rcr,
     /// Low half of the product.
     Mul,
+    /// High half of the unsigned / signed product of two `size`-byte values
+    /// (`mul`/`imul`): bits `size*8 .. size*16` of the full product.
+    MulHu,
+    MulHs,
     /// 1 if a == b, else 0.
     Eq,
 }
@@ -98,14 +102,28 @@ pub enum FlagOp {
     Shr,
     Sar,
     /// Rotates: only CF and OF (OF defined for count 1); none for count 0.
+    /// For `Rcl`/`Rcr`, a = operand before, b = masked count, and the carry
+    /// in is CF, still unchanged when `flags` is called.
     Rol,
     Ror,
     Rcl,
     Rcr,
     /// Multiplies: CF = OF = b (1 when the high half is significant);
-    /// SF, ZF, PF from r, AF cleared (Intel leaves them undefined; this
-    /// matches the processors the differential tests ran on).
+    /// a = high half, r = low half (or the truncated product); the flags
+    /// Intel leaves undefined are set as the interpreter documents.
     Mul,
+    /// `shld`/`shrd`: a = destination before, b = masked count, r = result;
+    /// no flag changes when the count is 0.
+    Shld,
+    Shrd,
+    /// `bsf`/`bsr` (and `tzcnt`/`lzcnt` on the baseline CPU, which runs them
+    /// as `bsf`/`bsr`): a = source; ZF = (a == 0), the other status flags as
+    /// the interpreter documents (undefined in the manuals).
+    Bsf,
+    Bsr,
+    /// `bt`/`bts`/`btr`/`btc`: CF = b (the bit tested), the others as the
+    /// interpreter documents.
+    Bt,
 }
 
 /// The operations instruction semantics are written in.
@@ -156,8 +174,10 @@ pub fn handler<S: Sem>(insn: &Instruction) -> Option<Handler<S>> {
     if insn.encoding() != EncodingKind::Legacy {
         return None;
     }
-    int::handler::<S>(insn.mnemonic())
-        .or_else(|| string::handler::<S>(insn.mnemonic()))
+    // String forms first: `movsd`/`cmpsd` are also SSE mnemonics, told apart
+    // by their operands.
+    string::handler::<S>(insn)
+        .or_else(|| int::handler::<S>(insn.mnemonic()))
         .or_else(|| system::handler::<S>(insn.mnemonic()))
         .or_else(|| sse::handler::<S>(insn.mnemonic()))
         .or_else(|| x87::handler::<S>(insn.mnemonic()))
@@ -219,11 +239,17 @@ pub fn op_size(insn: &Instruction, n: u32) -> u32 {
 /// The effective address of the memory operand (segment base included).
 pub fn ea<S: Sem>(s: &mut S) -> Result<S::V, Exit> {
     let insn = *s.insn();
+    let a = ea_offset(s)?;
+    Ok(with_segment(s, &insn, a))
+}
+
+/// The offset of the memory operand within its segment (what `lea` gives).
+pub fn ea_offset<S: Sem>(s: &mut S) -> Result<S::V, Exit> {
+    let insn = *s.insn();
     let base = insn.memory_base();
     if base == Register::RIP {
         // iced has already added the next instruction's address.
-        let a = s.imm(insn.memory_displacement64());
-        return Ok(with_segment(s, &insn, a));
+        return Ok(s.imm(insn.memory_displacement64()));
     }
     if insn.memory_displ_size() > 0 && base == Register::EIP {
         return Err(Exit::Illegal);
@@ -246,7 +272,7 @@ pub fn ea<S: Sem>(s: &mut S) -> Result<S::V, Exit> {
         let mask = s.imm(0xffff_ffff);
         a = s.bin(BinOp::And, 8, a, mask);
     }
-    Ok(with_segment(s, &insn, a))
+    Ok(a)
 }
 
 fn with_segment<S: Sem>(s: &mut S, insn: &Instruction, a: S::V) -> S::V {
