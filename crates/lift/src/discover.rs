@@ -86,6 +86,11 @@ pub struct Discovery {
     /// Direct targets and roots outside the executable segments (not
     /// followed).
     pub outside: usize,
+    /// Pointers into code taken from data or instructions (function pointer
+    /// candidates), and those rejected because they landed inside a known
+    /// instruction or decoded to an invalid one.
+    pub pointer_candidates: usize,
+    pub pointers_rejected: usize,
     /// Uncovered instructions: how many, how many of them beyond the
     /// baseline CPU, the first [`MAX_LISTED`] by address, and all by
     /// mnemonic (most frequent first).
@@ -126,6 +131,8 @@ struct Text<'a> {
     vaddr: u64,
     bytes: &'a [u8],
     starts: Vec<u64>,
+    /// Bytes inside (not at the start of) a discovered instruction.
+    inside: Vec<u64>,
 }
 
 impl Text<'_> {
@@ -140,6 +147,58 @@ impl Text<'_> {
         let fresh = self.starts[w] & b == 0;
         self.starts[w] |= b;
         fresh
+    }
+    /// Marks the bytes after `addr` up to `len` as inside an instruction.
+    fn mark_inside(&mut self, addr: u64, len: usize) {
+        let i = (addr - self.vaddr) as usize;
+        for j in i + 1..(i + len).min(self.bytes.len()) {
+            self.inside[j / 64] |= 1 << (j % 64);
+        }
+    }
+    fn is_inside(&self, addr: u64) -> bool {
+        let i = (addr - self.vaddr) as usize;
+        self.inside[i / 64] & (1 << (i % 64)) != 0
+    }
+}
+
+/// The work of a discovery: what was found, what is left to decode (with
+/// whether it came from a pointer candidate), and the candidates.
+#[derive(Default)]
+struct Walk {
+    found: HashMap<u64, Found>,
+    work: Vec<(u64, bool)>,
+    weak: Vec<u64>,
+}
+
+impl Walk {
+    fn add(&mut self, a: u64, how: Found, weak: bool) {
+        match self.found.get(&a) {
+            None => {
+                self.found.insert(a, how);
+                self.work.push((a, weak));
+            }
+            Some(Found::Branch) if how == Found::Function => {
+                self.found.insert(a, how);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// A code address an instruction takes as a value: `lea r, [rip+X]`, and in
+/// a program at fixed addresses `mov r, imm` and `push imm`.
+fn code_pointer(insn: &Instruction, absolute: bool) -> Option<u64> {
+    match insn.mnemonic() {
+        Mnemonic::Lea if insn.memory_base() == Register::RIP => Some(insn.memory_displacement64()),
+        Mnemonic::Mov | Mnemonic::Push if absolute => (0..insn.op_count())
+            .find(|&i| {
+                matches!(
+                    insn.op_kind(i),
+                    OpKind::Immediate32 | OpKind::Immediate32to64 | OpKind::Immediate64
+                )
+            })
+            .map(|i| insn.immediate(i)),
+        _ => None,
     }
 }
 
@@ -161,6 +220,7 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
             vaddr: s.vaddr,
             bytes: s.data,
             starts: vec![0; s.data.len().div_ceil(64)],
+            inside: vec![0; s.data.len().div_ceil(64)],
         })
         .collect();
 
@@ -175,34 +235,72 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
         ..Discovery::default()
     };
 
-    let mut found: HashMap<u64, Found> = HashMap::new();
-    let mut work: Vec<u64> = Vec::new();
+    let mut walk = Walk::default();
     let roots = std::iter::once(program.roots.entry)
         .chain(program.roots.init_fini.iter().copied())
         .chain(program.roots.irelative.iter().copied())
         .chain(fdes.iter().map(|f| f.0));
     for r in roots {
-        if found.insert(r, Found::Function).is_none() {
-            work.push(r);
+        walk.add(r, Found::Function, false);
+    }
+    // Pointers into code seen in data: a static-pie's relocations; a static
+    // program's data words (8-aligned) whose value lies in an executable
+    // segment.
+    let in_text = |a: u64| {
+        image
+            .segments
+            .iter()
+            .any(|s| s.flags & PF_X != 0 && a >= s.vaddr && a - s.vaddr < s.data.len() as u64)
+    };
+    walk.weak.extend(
+        program
+            .roots
+            .pointers
+            .iter()
+            .copied()
+            .filter(|a| in_text(*a)),
+    );
+    let absolute = program.kind == ElfKind::Static;
+    if absolute {
+        for seg in image.segments.iter().filter(|s| s.flags & PF_X == 0) {
+            let skip = (seg.vaddr.next_multiple_of(8) - seg.vaddr) as usize;
+            for w in seg.data.get(skip..).unwrap_or_default().chunks_exact(8) {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(w);
+                let v = u64::from_le_bytes(b);
+                if in_text(v) {
+                    walk.weak.push(v);
+                }
+            }
         }
     }
 
     let mut unsupported: Vec<Instruction> = Vec::new();
     let mut by_mnemonic: HashMap<Mnemonic, (usize, usize)> = HashMap::new();
-    let add = |found: &mut HashMap<u64, Found>, work: &mut Vec<u64>, a: u64, how: Found| match found
-        .get(&a)
-    {
-        None => {
-            found.insert(a, how);
-            work.push(a);
-        }
-        Some(Found::Branch) if how == Found::Function => {
-            found.insert(a, how);
-        }
-        Some(_) => {}
-    };
-
-    while let Some(start) = work.pop() {
+    let mut weak_seen = 0usize;
+    loop {
+        let (start, weak) = match walk.work.pop() {
+            Some(w) => w,
+            None => {
+                // Strong code first; then the pointer candidates, each
+                // accepted only where it does not land inside an
+                // instruction already found.
+                let Some(a) = walk.weak.pop() else { break };
+                weak_seen += 1;
+                if walk.found.contains_key(&a) {
+                    continue;
+                }
+                match texts.iter().find(|t| t.contains(a)) {
+                    Some(t) if !t.is_inside(a) => {}
+                    _ => {
+                        out.pointers_rejected += 1;
+                        continue;
+                    }
+                }
+                walk.found.insert(a, Found::Function);
+                (a, true)
+            }
+        };
         let Some(ti) = texts.iter().position(|t| t.contains(start)) else {
             out.outside += 1;
             continue;
@@ -215,16 +313,22 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
             DecoderOptions::NONE,
         );
         let mut insn = Instruction::default();
-        // Registers holding `lea reg, [rip+T]` values, and those holding
-        // `movsxd reg, [T + idx*4]` loads, within this run (for jump tables).
-        let mut lea: [u64; 16] = [0; 16];
-        let mut rel_load: [u64; 16] = [0; 16];
+        let mut tables = Tables::default();
         while decoder.can_decode() {
             let addr = decoder.ip();
+            if weak && text.is_inside(addr) {
+                break;
+            }
             if !text.mark(addr) {
                 break;
             }
             decoder.decode_out(&mut insn);
+            if insn.is_invalid() && weak {
+                // A pointer candidate that was not code after all.
+                out.pointers_rejected += 1;
+                break;
+            }
+            text.mark_inside(addr, insn.len());
             out.instructions += 1;
             out.code_bytes += insn.len() as u64;
             if !crate::sem::supported(&insn) {
@@ -242,46 +346,37 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
                     if insn.mnemonic() == Mnemonic::Hlt {
                         break;
                     }
-                    track_table_registers(&insn, &mut lea, &mut rel_load);
+                    tables.track(&insn, absolute);
+                    if let Some(p) = code_pointer(&insn, absolute)
+                        && in_text(p)
+                    {
+                        walk.weak.push(p);
+                    }
                 }
                 FlowControl::ConditionalBranch => {
-                    add(
-                        &mut found,
-                        &mut work,
-                        insn.near_branch_target(),
-                        Found::Branch,
-                    );
+                    tables.bound_from(&insn);
+                    walk.add(insn.near_branch_target(), Found::Branch, weak);
                 }
                 FlowControl::UnconditionalBranch => {
                     if is_near_branch(&insn) {
-                        add(
-                            &mut found,
-                            &mut work,
-                            insn.near_branch_target(),
-                            Found::Branch,
-                        );
+                        walk.add(insn.near_branch_target(), Found::Branch, weak);
                     }
                     break;
                 }
                 FlowControl::Call => {
                     if is_near_branch(&insn) {
-                        add(
-                            &mut found,
-                            &mut work,
-                            insn.near_branch_target(),
-                            Found::Function,
-                        );
+                        walk.add(insn.near_branch_target(), Found::Function, weak);
                     }
                 }
                 FlowControl::IndirectCall => out.indirect_calls += 1,
                 FlowControl::IndirectBranch => {
                     out.indirect_jumps += 1;
-                    let targets = jump_table(&insn, &lea, &rel_load, &fdes, image);
+                    let targets = tables.targets(&insn, &fdes, image, &in_text);
                     if !targets.is_empty() {
                         out.jump_tables += 1;
                     }
                     for t in targets {
-                        add(&mut found, &mut work, t, Found::Branch);
+                        walk.add(t, Found::Branch, weak);
                     }
                     break;
                 }
@@ -297,6 +392,8 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
             }
         }
     }
+    out.pointer_candidates = weak_seen;
+    let found = walk.found;
 
     let mut code: Vec<u64> = found
         .iter()
@@ -447,120 +544,168 @@ fn gpr(r: Register) -> Option<usize> {
     }
 }
 
-/// Follows the registers of a `lea base, [rip+T]; movsxd r, [base+idx*4];
-/// add r, base` sequence.
-fn track_table_registers(insn: &Instruction, lea: &mut [u64; 16], rel_load: &mut [u64; 16]) {
-    let Some(dst) = (insn.op_count() > 0 && insn.op0_kind() == OpKind::Register)
-        .then(|| gpr(insn.op0_register()))
-        .flatten()
-    else {
-        return;
-    };
-    match insn.mnemonic() {
-        Mnemonic::Lea if insn.memory_base() == Register::RIP => {
-            lea[dst] = insn.memory_displacement64();
-            rel_load[dst] = 0;
-        }
-        Mnemonic::Movsxd
-            if insn.op1_kind() == OpKind::Memory
-                && insn.memory_index_scale() == 4
-                && insn.memory_displacement64() == 0 =>
-        {
-            let table = gpr(insn.memory_base()).map(|b| lea[b]).unwrap_or(0);
-            lea[dst] = 0;
-            rel_load[dst] = table;
-        }
-        Mnemonic::Add if insn.op1_kind() == OpKind::Register => {
-            let src = gpr(insn.op1_register());
-            // `add r, base` or `add base, r`: r then holds the target.
-            let table = match src {
-                Some(s) if rel_load[dst] != 0 && lea[s] == rel_load[dst] => rel_load[dst],
-                Some(s) if rel_load[s] != 0 && lea[dst] == rel_load[s] => rel_load[s],
-                _ => 0,
-            };
-            lea[dst] = 0;
-            rel_load[dst] = 0;
-            if table != 0 {
-                // Marked as "the target of table T": jump_table reads it.
-                lea[dst] = table | 1 << 63;
-            }
-        }
-        _ => {
-            lea[dst] = 0;
-            rel_load[dst] = 0;
-        }
-    }
+/// What a run of instructions has shown about a coming switch jump: the
+/// registers holding a table's address (`lea reg, [rip+T]`, or `mov reg, T`
+/// at fixed addresses), those holding `movsxd reg, [T + idx*4]` loads or
+/// their sum with T, and the bound of the index (`cmp idx, N; ja default`).
+#[derive(Default)]
+struct Tables {
+    table: [u64; 16],
+    rel_load: [u64; 16],
+    target_of: [u64; 16],
+    last_cmp: Option<u64>,
+    bound: Option<u64>,
 }
 
-/// The targets of an indirect jump through a switch table, if it is one.
-fn jump_table(
-    insn: &Instruction,
-    lea: &[u64; 16],
-    _rel_load: &[u64; 16],
-    fdes: &[(u64, u64)],
-    image: &LiftedImage<'_>,
-) -> Vec<u64> {
-    let Some((fstart, flen)) = enclosing(fdes, insn.ip()) else {
-        return Vec::new();
-    };
-    if insn.ip() - fstart >= flen {
-        return Vec::new();
+impl Tables {
+    /// Follows one straight-line instruction.
+    fn track(&mut self, insn: &Instruction, absolute: bool) {
+        self.last_cmp = None;
+        let Some(dst) = (insn.op_count() > 0 && insn.op0_kind() == OpKind::Register)
+            .then(|| gpr(insn.op0_register()))
+            .flatten()
+        else {
+            return;
+        };
+        let (table, rel_load, target_of) = match insn.mnemonic() {
+            Mnemonic::Cmp if insn.op_count() == 2 && insn.op1_kind() != OpKind::Register => {
+                if insn.op1_kind() != OpKind::Memory {
+                    self.last_cmp = Some(insn.immediate(1));
+                }
+                return;
+            }
+            Mnemonic::Cmp | Mnemonic::Test => return,
+            Mnemonic::Lea if insn.memory_base() == Register::RIP => {
+                (insn.memory_displacement64(), 0, 0)
+            }
+            Mnemonic::Mov
+                if absolute
+                    && matches!(
+                        insn.op1_kind(),
+                        OpKind::Immediate32 | OpKind::Immediate32to64 | OpKind::Immediate64
+                    ) =>
+            {
+                (insn.immediate(1), 0, 0)
+            }
+            Mnemonic::Movsxd
+                if insn.op1_kind() == OpKind::Memory
+                    && insn.memory_index_scale() == 4
+                    && insn.memory_displacement64() == 0 =>
+            {
+                let t = gpr(insn.memory_base()).map(|b| self.table[b]).unwrap_or(0);
+                (0, t, 0)
+            }
+            Mnemonic::Add if insn.op1_kind() == OpKind::Register => {
+                // `add r, base` or `add base, r`: r then holds the target.
+                let t = match gpr(insn.op1_register()) {
+                    Some(s) if self.rel_load[dst] != 0 && self.table[s] == self.rel_load[dst] => {
+                        self.rel_load[dst]
+                    }
+                    Some(s) if self.rel_load[s] != 0 && self.table[dst] == self.rel_load[s] => {
+                        self.rel_load[s]
+                    }
+                    _ => 0,
+                };
+                (0, 0, t)
+            }
+            _ => (0, 0, 0),
+        };
+        self.table[dst] = table;
+        self.rel_load[dst] = rel_load;
+        self.target_of[dst] = target_of;
     }
-    let in_function = |t: u64| t >= fstart && t - fstart < flen;
-    let read = |addr: u64, size: usize| -> Option<u64> {
-        let s = image
-            .segments
-            .iter()
-            .find(|s| addr >= s.vaddr && addr - s.vaddr < s.data.len() as u64)?;
-        let at = usize::try_from(addr - s.vaddr).ok()?;
-        let b = s.data.get(at..at.checked_add(size)?)?;
-        let mut w = [0u8; 8];
-        w[..size].copy_from_slice(b);
-        Some(u64::from_le_bytes(w))
-    };
-    let mut out = Vec::new();
-    match insn.op0_kind() {
-        // jmp [T + idx*8] (non-PIC code): absolute entries.
-        OpKind::Memory
-            if insn.memory_base() == Register::None
-                && insn.memory_index_scale() == 8
-                && insn.memory_index() != Register::None =>
-        {
-            let table = insn.memory_displacement64();
-            for i in 0..MAX_TABLE {
-                match read(table + 8 * i, 8) {
-                    Some(t) if in_function(t) => out.push(t),
+
+    /// `ja`/`jae` after `cmp idx, N`: the table has N+1 / N entries.
+    fn bound_from(&mut self, insn: &Instruction) {
+        if let Some(n) = self.last_cmp.take() {
+            match insn.mnemonic() {
+                Mnemonic::Ja => self.bound = Some(n.saturating_add(1)),
+                Mnemonic::Jae => self.bound = Some(n),
+                _ => {}
+            }
+        }
+    }
+
+    /// The targets of an indirect jump through a switch table, if it is one:
+    /// entries are read up to the index bound, while they stay in the
+    /// enclosing `.eh_frame` function (or, for code without one, in the code
+    /// when the bound is known).
+    fn targets(
+        &self,
+        insn: &Instruction,
+        fdes: &[(u64, u64)],
+        image: &LiftedImage<'_>,
+        in_text: &dyn Fn(u64) -> bool,
+    ) -> Vec<u64> {
+        let function = enclosing(fdes, insn.ip()).filter(|(s, l)| insn.ip() - s < *l);
+        let valid = |t: u64| match function {
+            Some((s, l)) => t >= s && t - s < l,
+            None => in_text(t),
+        };
+        if function.is_none() && self.bound.is_none() {
+            return Vec::new();
+        }
+        let count = self.bound.unwrap_or(MAX_TABLE).min(MAX_TABLE);
+        let read = |addr: u64, size: usize| -> Option<u64> {
+            let s = image
+                .segments
+                .iter()
+                .find(|s| addr >= s.vaddr && addr - s.vaddr < s.data.len() as u64)?;
+            let at = usize::try_from(addr - s.vaddr).ok()?;
+            let b = s.data.get(at..at.checked_add(size)?)?;
+            let mut w = [0u8; 8];
+            w[..size].copy_from_slice(b);
+            Some(u64::from_le_bytes(w))
+        };
+        let absolute_table = |table: u64| {
+            let mut out = Vec::new();
+            for i in 0..count {
+                match read(table.wrapping_add(8 * i), 8) {
+                    Some(t) if valid(t) => out.push(t),
                     _ => break,
                 }
             }
-        }
-        // jmp reg, reg = T + sext([T + idx*4]).
-        OpKind::Register => {
-            let Some(r) = gpr(insn.op0_register()) else {
-                return out;
-            };
-            if lea[r] >> 63 == 0 {
-                return out;
-            }
-            let table = lea[r] & !(1 << 63);
-            for i in 0..MAX_TABLE {
-                match read(table + 4 * i, 4) {
-                    Some(e) => {
-                        let t = table.wrapping_add(e as u32 as i32 as i64 as u64);
-                        if !in_function(t) {
-                            break;
-                        }
-                        out.push(t);
-                    }
-                    None => break,
+            out
+        };
+        let mut out = match insn.op0_kind() {
+            // jmp [T + idx*8] or jmp [base + idx*8], base = T: absolute entries.
+            OpKind::Memory
+                if insn.memory_index_scale() == 8 && insn.memory_index() != Register::None =>
+            {
+                match insn.memory_base() {
+                    Register::None => absolute_table(insn.memory_displacement64()),
+                    b => match gpr(b).map(|b| self.table[b]) {
+                        Some(t) if t != 0 && insn.memory_displacement64() == 0 => absolute_table(t),
+                        _ => Vec::new(),
+                    },
                 }
             }
-        }
-        _ => {}
+            // jmp reg, reg = T + sext([T + idx*4]).
+            OpKind::Register => {
+                let table = gpr(insn.op0_register()).map_or(0, |r| self.target_of[r]);
+                let mut out = Vec::new();
+                if table != 0 {
+                    for i in 0..count {
+                        match read(table.wrapping_add(4 * i), 4) {
+                            Some(e) => {
+                                let t = table.wrapping_add(e as u32 as i32 as i64 as u64);
+                                if !valid(t) {
+                                    break;
+                                }
+                                out.push(t);
+                            }
+                            None => break,
+                        }
+                    }
+                }
+                out
+            }
+            _ => Vec::new(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 #[cfg(test)]
@@ -576,13 +721,16 @@ mod tests {
         let took = t.elapsed();
         let d = &lifted.discovery;
         eprintln!(
-            "busybox: {} functions ({} from .eh_frame), {} instructions, {} bytes, {} indirect jumps, {} jump tables, {} unsupported ({} beyond baseline), in {took:?}",
+            "busybox: {} functions ({} from .eh_frame), {} instructions, {} bytes, {} indirect jumps, {} jump tables, {} pointers ({} rejected), {} outside, {} unsupported ({} beyond baseline), in {took:?}",
             d.functions,
             d.eh_frame_functions,
             d.instructions,
             d.code_bytes,
             d.indirect_jumps,
             d.jump_tables,
+            d.pointer_candidates,
+            d.pointers_rejected,
+            d.outside,
             d.unsupported_count,
             d.unsupported_beyond_baseline
         );
@@ -594,7 +742,7 @@ mod tests {
         assert!(d.jump_tables > 50, "{}", d.jump_tables);
         assert!(d.code.windows(2).all(|w| w[0] < w[1]));
         assert!(d.code.binary_search(&0x40ebf0).is_ok());
-        assert_eq!(d.outside, 0);
+        assert!(d.outside < 10, "{}", d.outside);
         assert!(d.unsupported.len() <= MAX_LISTED);
         assert_eq!(
             d.by_mnemonic.iter().map(|m| m.count).sum::<usize>(),
@@ -625,7 +773,9 @@ mod tests {
         let d = &lifted.discovery;
         assert!(matches!(lifted.kind, ElfKind::StaticPie { .. }));
         assert!(d.functions > 100, "{}", d.functions);
-        assert_eq!(d.outside, 0);
+        // Calls to undefined weak functions (guarded, never made) go to
+        // address 0 of the program, that is the base.
+        assert!(d.outside < 10, "{}", d.outside);
         assert!(d.code.iter().all(|a| *a >= elf::PIE_BASE));
     }
 

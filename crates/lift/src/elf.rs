@@ -100,6 +100,10 @@ pub struct Roots {
     pub init_fini: Vec<u64>,
     /// The resolvers of `R_X86_64_IRELATIVE` relocations (glibc's IFUNCs).
     pub irelative: Vec<u64>,
+    /// Pointer values of a static-pie's `R_X86_64_RELATIVE` relocations (its
+    /// data holds them only after it relocates itself): function pointers
+    /// among them. Discovery keeps those that point into code.
+    pub pointers: Vec<u64>,
     /// `.eh_frame`: its guest address and bytes (for a stripped file found
     /// through `.eh_frame_hdr`, the bytes run to the end of the segment; the
     /// reader stops at the zero terminator).
@@ -135,7 +139,7 @@ pub fn parse(data: &[u8]) -> Result<ElfProgram<'_>, LiftError> {
     if ident[5] == elf::ELFDATA2MSB {
         return Err(LiftError::BigEndian);
     }
-    let header = Header::parse(data).map_err(|e| malformed(e))?;
+    let header = Header::parse(data).map_err(malformed)?;
     let machine = header.e_machine(LE);
     if machine != elf::EM_X86_64 {
         return Err(LiftError::Machine(machine_name(machine)));
@@ -147,14 +151,24 @@ pub fn parse(data: &[u8]) -> Result<ElfProgram<'_>, LiftError> {
         elf::ET_CORE => return Err(LiftError::NotExecutable("core dump")),
         t => return Err(malformed(format!("unknown ELF type {t:#x}"))),
     }
-    let phdrs = header.program_headers(LE, data).map_err(|e| malformed(e))?;
+    let (phoff, phnum) = (header.e_phoff(LE), header.e_phnum(LE));
+    let phend = u64::from(phnum)
+        .checked_mul(size_of::<elf::ProgramHeader64<LittleEndian>>() as u64)
+        .and_then(|n| phoff.checked_add(n));
+    if phend.is_none_or(|end| end > data.len() as u64) {
+        return Err(malformed(format!(
+            "{phnum} program headers at offset {phoff:#x} run past the end of the file ({} bytes): truncated?",
+            data.len()
+        )));
+    }
+    let phdrs = header.program_headers(LE, data).map_err(malformed)?;
     if phdrs.is_empty() {
         return Err(malformed("no program headers"));
     }
 
     // An interpreter means a dynamic program, whatever else it holds.
     for ph in phdrs {
-        if let Some(interp) = ph.interpreter(LE, data).map_err(|e| malformed(e))? {
+        if let Some(interp) = ph.interpreter(LE, data).map_err(malformed)? {
             let interp = String::from_utf8_lossy(interp)
                 .trim_end_matches('\0')
                 .to_string();
@@ -270,7 +284,6 @@ pub fn parse(data: &[u8]) -> Result<ElfProgram<'_>, LiftError> {
     }
 
     // AT_PHDR: PT_PHDR, else the load segment holding the headers' bytes.
-    let phoff = header.e_phoff(LE);
     let phent = header.e_phentsize(LE);
     let phnum = u16::try_from(phdrs.len()).map_err(|_| malformed("too many program headers"))?;
     let phdr = match phdrs.iter().find(|p| p.p_type(LE) == elf::PT_PHDR) {
@@ -553,6 +566,13 @@ fn roots(
         .filter(|r| r.kind == R_X86_64_IRELATIVE)
         .map(|r| r.addend.wrapping_add(base))
         .collect();
+    roots.pointers = relocs
+        .iter()
+        .filter(|r| r.kind == R_X86_64_RELATIVE)
+        .map(|r| r.addend.wrapping_add(base))
+        .collect();
+    roots.pointers.sort_unstable();
+    roots.pointers.dedup();
     roots.init_fini.sort_unstable();
     roots.init_fini.dedup();
     roots.irelative.sort_unstable();
@@ -667,7 +687,8 @@ pub(crate) mod tests {
         // .init, .fini, one .init_array and one .fini_array entry.
         assert!(p.roots.init_fini.len() >= 3, "{:x?}", p.roots.init_fini);
         // .rela.plt holds the IRELATIVE relocations of glibc's IFUNCs.
-        assert_eq!(p.roots.irelative.len(), 0x408 / 24);
+        // (43 relocations; some resolvers serve several.)
+        assert_eq!(p.roots.irelative.len(), 35);
         let (eh, bytes) = p.roots.eh_frame.as_ref().unwrap();
         assert_eq!(*eh, 0x5c3398);
         assert_eq!(bytes.len(), 0x16940);
@@ -754,6 +775,8 @@ pub(crate) mod tests {
             LiftError::NotElf
         );
         let cut = parse(&data[..0x200]).unwrap_err();
+        assert!(cut.to_string().contains("truncated?"), "{cut}");
+        let cut = parse(&data[..0x1000]).unwrap_err();
         assert!(cut.to_string().contains("outside the file"), "{cut}");
         let mut bad = data.clone();
         bad[4] = 1;
