@@ -271,3 +271,119 @@ fn fast_forward(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! String instructions natively and in the interpreter, on a shared
+    //! buffer, with random counts, overlapping pointers and both directions.
+
+    use super::*;
+    use crate::interp::testing::{Regs, Rng, VecMem, check, native, run_bytes};
+
+    const N: usize = 2000;
+
+    fn prep(rng: &mut Rng, r: &mut Regs, base: u64) {
+        r.rsi = base + 400 + rng.next() % 64;
+        r.rdi = base + 400 + rng.next() % 64;
+        r.rcx = rng.next() % 40;
+        if rng.next() % 2 == 0 {
+            r.flags |= flags::DF;
+        }
+        if rng.next() % 4 == 0 {
+            // Often a value that occurs in the buffer, for scas.
+            r.rax = 0;
+        }
+    }
+
+    fn diff(name: &str, f: crate::interp::testing::Native) {
+        check(name, f, flags::STATUS | flags::DF, N, 0xabc, 1024, &prep);
+    }
+
+    #[test]
+    fn moves_and_stores() {
+        diff("movsb", native!("movsb"));
+        diff("movsq", native!("movsq"));
+        diff("rep movsb", native!("rep movsb"));
+        diff("rep movsw", native!("rep movsw"));
+        diff("rep movsd", native!("rep movsd"));
+        diff("rep movsq", native!("rep movsq"));
+        diff("stosb", native!("stosb"));
+        diff("rep stosb", native!("rep stosb"));
+        diff("rep stosd", native!("rep stosd"));
+        diff("rep stosq", native!("rep stosq"));
+        diff("lodsb", native!("lodsb"));
+        diff("lodsd", native!("lodsd"));
+        diff("rep lodsw", native!("rep lodsw"));
+    }
+
+    #[test]
+    fn compares_and_scans() {
+        diff("cmpsb", native!("cmpsb"));
+        diff("cmpsq", native!("cmpsq"));
+        diff("repe cmpsb", native!("repe cmpsb"));
+        diff("repne cmpsb", native!("repne cmpsb"));
+        diff("repe cmpsd", native!("repe cmpsd"));
+        diff("scasb", native!("scasb"));
+        diff("repne scasb", native!("repne scasb"));
+        diff("repe scasb", native!("repe scasb"));
+        diff("repne scasw", native!("repne scasw"));
+        diff("repe scasq", native!("repe scasq"));
+    }
+
+    /// A long copy whose source is equal to the destination plus a little
+    /// (and the other way): the block path must act element by element.
+    #[test]
+    fn overlapping_long_copies() {
+        let long = |rng: &mut Rng, r: &mut Regs, base: u64| {
+            r.rsi = base + 8 + rng.next() % 40;
+            r.rdi = base + 8 + rng.next() % 40;
+            r.rcx = 1500 + rng.next() % 500;
+            r.flags &= !flags::DF;
+        };
+        let f = flags::STATUS | flags::DF;
+        check("long movsb", native!("rep movsb"), f, 300, 7, 4096, &long);
+        check("long movsd", native!("rep movsd"), f, 300, 7, 8192, &long);
+        check("long stosq", native!("rep stosq"), f, 300, 7, 16384, &long);
+    }
+
+    /// A fault in the middle of `rep movsb` stops at the faulting element
+    /// with the registers there and rip at the instruction.
+    #[test]
+    fn fault_stops_at_the_element() {
+        let mut mem = VecMem::default();
+        mem.map(0x10000, vec![7; 2000]);
+        mem.map(0x20000, vec![0; 600]);
+        let mut cpu = Regs {
+            rsi: 0x10000,
+            rdi: 0x20000,
+            rcx: 1000,
+            ..Regs::default()
+        }
+        .to_cpu();
+        let res = run_bytes(&[0xf3, 0xa4], 0x1000, &mut cpu, &mut mem);
+        assert!(matches!(res, Err(Exit::Fault(f)) if f.addr == 0x20000 + 600));
+        assert_eq!(cpu.gpr[gpr::RCX], 400);
+        assert_eq!(cpu.gpr[gpr::RSI], 0x10000 + 600);
+        assert_eq!(cpu.gpr[gpr::RDI], 0x20000 + 600);
+        assert_eq!(cpu.rip, 0x1000);
+        assert_eq!(mem.bytes(0x20000, 600), vec![7; 600]);
+    }
+
+    /// The SSE `movsd`/`cmpsd` are not string instructions.
+    #[test]
+    fn sse_forms_are_not_claimed() {
+        let movsd = crate::decode::decode_at(0, &[0xf2, 0x0f, 0x10, 0xc1]);
+        assert!(handler::<crate::interp::Interp<'_, VecMem>>(&movsd).is_none());
+        let movsd = crate::decode::decode_at(0, &[0xa5]);
+        assert!(handler::<crate::interp::Interp<'_, VecMem>>(&movsd).is_some());
+    }
+
+    /// 32-bit addressing (0x67) is not covered.
+    #[test]
+    fn address_size_prefix_is_illegal() {
+        let mut mem = VecMem::default();
+        let mut cpu = Regs::default().to_cpu();
+        let res = run_bytes(&[0x67, 0xf3, 0xa4], 0x1000, &mut cpu, &mut mem);
+        assert_eq!(res, Err(Exit::Illegal));
+    }
+}

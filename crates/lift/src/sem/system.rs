@@ -189,3 +189,102 @@ pub fn rdtsc_op(cpu: &mut Cpu, _: &mut dyn GuestMem, _: &Instruction) -> Result<
     cpu.gpr[gpr::RDX] = t >> 32;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interp::testing::{Regs, VecMem, run_bytes};
+
+    fn run_cpuid(leaf: u32, sub: u32) -> [u64; 4] {
+        let mut mem = VecMem::default();
+        let mut cpu = Regs {
+            rax: 0xffff_ffff_0000_0000 | leaf as u64,
+            rcx: sub as u64,
+            ..Regs::default()
+        }
+        .to_cpu();
+        cpu.gpr[gpr::RBX] = u64::MAX;
+        run_bytes(&[0x0f, 0xa2], 0x1000, &mut cpu, &mut mem).unwrap();
+        [
+            cpu.gpr[gpr::RAX],
+            cpu.gpr[gpr::RBX],
+            cpu.gpr[gpr::RCX],
+            cpu.gpr[gpr::RDX],
+        ]
+    }
+
+    #[test]
+    fn cpuid_reports_the_baseline() {
+        let v = run_cpuid(0, 0);
+        let mut vendor = Vec::new();
+        for r in [v[1], v[3], v[2]] {
+            vendor.extend_from_slice(&(r as u32).to_le_bytes());
+        }
+        assert_eq!(&vendor, b"GenuineIntel");
+        assert_eq!(v[0], MAX_BASIC as u64);
+        let l1 = run_cpuid(1, 0);
+        let (ecx, edx) = (l1[2] as u32, l1[3] as u32);
+        // SSE2, CMOV, CX8, FXSR; no SSE3, SSSE3, SSE4, POPCNT, OSXSAVE, AVX.
+        for bit in [26, 25, 24, 23, 15, 8, 4, 0] {
+            assert!(edx & (1 << bit) != 0, "edx bit {bit}");
+        }
+        assert_eq!(ecx, 0);
+        assert_eq!(run_cpuid(7, 0), [0; 4]);
+        assert_eq!(run_cpuid(0xd, 0), [0; 4]);
+        // Above the highest leaf: the highest basic leaf's (zero) data.
+        assert_eq!(run_cpuid(0x4000_0000, 0), [0; 4]);
+        let ext = run_cpuid(0x8000_0001, 0);
+        assert_eq!(ext[3] as u32 & (1 << 29), 1 << 29);
+        let mut brand = Vec::new();
+        for leaf in 0x8000_0002..=0x8000_0004 {
+            for r in run_cpuid(leaf, 0) {
+                brand.extend_from_slice(&(r as u32).to_le_bytes());
+            }
+        }
+        assert!(brand.starts_with(b"recompiler baseline"));
+        // Cache leaf: the L1d is 32 KiB, and the list ends.
+        let c = run_cpuid(4, 0);
+        let size = ((c[1] >> 22) + 1) * (((c[1] >> 12) & 0x3ff) + 1) * ((c[1] & 0xfff) + 1) * (c[2] + 1);
+        assert_eq!(size, 32 * 1024);
+        assert_eq!(run_cpuid(4, 4)[0] & 0x1f, 0);
+    }
+
+    #[test]
+    fn rdtsc_increases() {
+        let mut mem = VecMem::default();
+        let mut cpu = Regs::default().to_cpu();
+        let mut last = 0;
+        for _ in 0..10 {
+            run_bytes(&[0x0f, 0x31], 0x1000, &mut cpu, &mut mem).unwrap();
+            let t = cpu.gpr[gpr::RDX] << 32 | cpu.gpr[gpr::RAX];
+            assert!(t > last);
+            assert!(cpu.gpr[gpr::RDX] >> 32 == 0 && cpu.gpr[gpr::RAX] >> 32 == 0);
+            last = t;
+        }
+    }
+
+    #[test]
+    fn hints_and_privileged() {
+        let mut mem = VecMem::default();
+        let mut cpu = Regs {
+            rax: 0,
+            ..Regs::default()
+        }
+        .to_cpu();
+        for bytes in [
+            &[0xf3, 0x0f, 0x1e, 0xfa][..],       // endbr64
+            &[0xf3, 0x48, 0x0f, 0x1e, 0xc8][..], // rdsspq rax
+            &[0x0f, 0x18, 0x0e][..],             // prefetcht0 [rsi]
+            &[0x0f, 0xae, 0xf0][..],             // mfence
+            &[0xf3, 0x90][..],                   // pause
+            &[0x0f, 0x1f, 0x44, 0x00, 0x00][..], // nop dword [rax+rax]
+        ] {
+            let before = cpu;
+            run_bytes(bytes, 0x1000, &mut cpu, &mut mem).unwrap();
+            assert_eq!(cpu.gpr, before.gpr, "{bytes:02x?}");
+        }
+        for bytes in [&[0xfa][..], &[0xfb][..], &[0xe4, 0x60][..], &[0xee][..]] {
+            assert_eq!(run_bytes(bytes, 0x1000, &mut cpu, &mut mem), Err(Exit::Privileged));
+        }
+    }
+}
