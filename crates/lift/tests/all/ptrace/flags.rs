@@ -82,3 +82,36 @@ pub fn names(f: u64) -> String {
     }
     out.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iced_x86::{Decoder, DecoderOptions};
+
+    fn decode(bytes: &[u8]) -> Instruction {
+        Decoder::with_ip(64, bytes, 0x1000, DecoderOptions::NONE).decode()
+    }
+
+    #[test]
+    fn shift_by_one_forms_have_a_defined_of() {
+        // d1 e0 = shl eax,1 (the count is implicit in the encoding).
+        assert_eq!(undefined(&decode(&[0xd1, 0xe0]), |_| 0), AF);
+        // c1 e0 05 = shl eax,5.
+        assert_eq!(undefined(&decode(&[0xc1, 0xe0, 0x05]), |_| 0), AF | OF);
+        // d3 e0 = shl eax,cl: the count comes from cl, masked to 5 bits.
+        let shl_cl = decode(&[0xd3, 0xe0]);
+        assert_eq!(undefined(&shl_cl, |_| 0x20), 0);
+        assert_eq!(undefined(&shl_cl, |_| 1), AF);
+        assert_eq!(undefined(&shl_cl, |_| 3), AF | OF);
+        // 48 d3 e0 = shl rax,cl: masked to 6 bits.
+        assert_eq!(undefined(&decode(&[0x48, 0xd3, 0xe0]), |_| 0x20), AF | OF);
+    }
+
+    #[test]
+    fn logic_leaves_only_af_undefined() {
+        // 31 c0 = xor eax,eax.
+        assert_eq!(undefined(&decode(&[0x31, 0xc0]), |_| 0), AF);
+        // 01 c0 = add eax,eax: everything defined.
+        assert_eq!(undefined(&decode(&[0x01, 0xc0]), |_| 0), 0);
+    }
+}

@@ -366,6 +366,7 @@ impl Lockstep {
                 ));
             }
         }
+        self.compare_x87(&mut d);
         if self.fp.mxcsr != self.cpu.mxcsr {
             d.push(format!(
                 "mxcsr: native {:#06x} interpreter {:#06x}",
@@ -373,6 +374,46 @@ impl Lockstep {
             ));
         }
         d
+    }
+
+    /// The x87 part of [`Lockstep::compare`]: control word, stack top, which
+    /// registers are empty, and the values of the full ones. The interpreter
+    /// keeps registers as f64 (cpu.rs): a value is equal when the native
+    /// 80-bit value rounded to f64 is within one f64 ulp of it. The status
+    /// word's condition bits are not compared (undefined after most x87
+    /// instructions).
+    fn compare_x87(&self, d: &mut Vec<String>) {
+        let n = cpu_from_native(&self.regs, &self.fp).x87;
+        let i = &self.cpu.x87;
+        if n.cw != i.cw {
+            d.push(format!(
+                "x87 control word: native {:#06x} interpreter {:#06x}",
+                n.cw, i.cw
+            ));
+        }
+        if n.top != i.top || n.empty != i.empty {
+            d.push(format!(
+                "x87 stack: native top {} empty {:08b} | interpreter top {} empty {:08b}",
+                n.top, n.empty, i.top, i.empty
+            ));
+            return;
+        }
+        for k in 0..8 {
+            let phys = (n.top as usize + k) % 8;
+            if n.empty & (1 << phys) != 0 {
+                continue;
+            }
+            let (a, b) = (n.st[phys], i.st[phys]);
+            let close = a == b
+                || (a.is_nan() && b.is_nan())
+                || (a.is_finite()
+                    && b.is_finite()
+                    && a.signum() == b.signum()
+                    && a.to_bits().abs_diff(b.to_bits()) <= 1);
+            if !close {
+                d.push(format!("st({k}): native {a:e} interpreter {b:e}"));
+            }
+        }
     }
 
     /// Takes the whole native state (after an instruction the interpreter
@@ -554,6 +595,7 @@ impl Lockstep {
                 self.cpu.fs_base = self.regs.fs_base;
                 self.cpu.gs_base = self.regs.gs_base;
                 self.mem.sync(&self.t, true);
+                self.fp = self.t.fpregs();
                 return self.check(insn, pre);
             }
             _ => {}
@@ -622,7 +664,9 @@ impl Lockstep {
         match stop {
             Stop::Stepped => {
                 self.regs = self.t.regs();
-                self.fp = self.t.fpregs();
+                if may_touch_fp(insn) {
+                    self.fp = self.t.fpregs();
+                }
                 Ok(())
             }
             Stop::Exited(c) if insn.mnemonic() == Mnemonic::Syscall => Err(End::Exited(c)),
@@ -653,6 +697,43 @@ impl Lockstep {
             None => Ok(()),
         }
     }
+}
+
+/// Whether `insn` may change the x87/SSE state. Reading it costs a system
+/// call, so it is read only after such instructions (and after every system
+/// call); after any other the last copy is still the native state, and the
+/// interpreter's x87/SSE state is compared against it all the same.
+fn may_touch_fp(insn: &Instruction) -> bool {
+    use iced_x86::CpuidFeature as F;
+    let integer = |f: &F| {
+        matches!(
+            f,
+            F::INTEL8086
+                | F::INTEL8086_ONLY
+                | F::INTEL186
+                | F::INTEL286
+                | F::INTEL386
+                | F::INTEL486
+                | F::X64
+                | F::CMOV
+                | F::CX8
+                | F::CMPXCHG16B
+                | F::BMI1
+                | F::BMI2
+                | F::ADX
+                | F::LZCNT
+                | F::POPCNT
+                | F::MOVBE
+                | F::MULTIBYTENOP
+                | F::PAUSE
+                | F::CPUID
+                | F::TSC
+                | F::RDTSCP
+                | F::SYSCALL
+                | F::CET_IBT
+        )
+    };
+    !insn.cpuid_features().iter().all(integer)
 }
 
 /// The value of register `r` (any width) from native registers.
