@@ -145,9 +145,10 @@ pub struct Executable {
 }
 
 impl Executable {
-    /// Whether the megabinary can run this entry: a `wasm` entry with no `status`.
+    /// Whether the megabinary can run this entry: a `wasm` entry, or an `elf`
+    /// entry that was lifted, with no `status`.
     pub fn is_dispatchable(&self) -> bool {
-        self.kind == ExecKind::Wasm && self.status.is_none()
+        matches!(self.kind, ExecKind::Wasm | ExecKind::Elf) && self.status.is_none()
     }
 
     /// The dispatch id as a number, when present and well-formed.
@@ -333,19 +334,19 @@ impl Manifest {
                 if entry.is_empty() {
                     return Err(invalid(
                         field("entry"),
-                        "missing (a runnable wasm entry needs its entry export)",
+                        "missing (a runnable entry needs its entry export)",
                     ));
                 }
                 if exe.memory.as_deref().unwrap_or_default().is_empty() {
                     return Err(invalid(
                         field("memory"),
-                        "missing (a runnable wasm entry needs its memory export)",
+                        "missing (a runnable entry needs its memory export)",
                     ));
                 }
                 let id = exe.dispatch_id.as_deref().ok_or_else(|| {
                     invalid(
                         field("dispatch_id"),
-                        "missing (a runnable wasm entry needs its dispatch id)",
+                        "missing (a runnable entry needs its dispatch id)",
                     )
                 })?;
                 digest::parse_dispatch_id(id)
@@ -374,7 +375,7 @@ impl Manifest {
                 let rule = if exe.kind == ExecKind::Wasm {
                     "not allowed on a wasm entry with a status (it is not in the megabinary)"
                 } else {
-                    "allowed only on a wasm entry"
+                    "allowed only on a runnable entry (wasm, or a lifted elf)"
                 };
                 has(exe.entry.is_some(), "entry", rule)?;
                 has(exe.dispatch_id.is_some(), "dispatch_id", rule)?;
@@ -840,7 +841,7 @@ mod tests {
         m.executables.get_mut("/usr/bin/cat").unwrap().entry = None;
         assert_eq!(
             m.validate().unwrap_err().to_string(),
-            "manifest executables[\"/usr/bin/cat\"].entry: missing (a runnable wasm entry needs its entry export)"
+            "manifest executables[\"/usr/bin/cat\"].entry: missing (a runnable entry needs its entry export)"
         );
     }
 }
