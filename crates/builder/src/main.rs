@@ -100,7 +100,8 @@ struct BuildArgs {
     /// The entry export of a reactor module: PATH=EXPORT.
     #[arg(long = "entry", value_name = "PATH=EXPORT")]
     entries: Vec<String>,
-    /// Fail on any executable that cannot be merged (ELF, components, reactors without --entry).
+    /// Fail on any executable that cannot be merged or lifted (dynamically linked ELF,
+    /// components, reactors without --entry).
     #[arg(long)]
     strict: bool,
     /// Also write the signed bundle as an OCI image archive (wasi/wasm, one layer

@@ -32,7 +32,8 @@ pub struct BuildOptions {
     pub adds: Vec<(String, PathBuf)>,
     /// `--entry PATH=EXPORT`: the entry of a reactor.
     pub entries: BTreeMap<String, String>,
-    /// ELF programs and unmergeable WASM files are errors, not report lines.
+    /// ELF programs that are not lifted (dynamically linked, another machine,
+    /// malformed) and unmergeable WASM files are errors, not report lines.
     pub strict: bool,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
@@ -57,6 +58,9 @@ pub struct BuildReport {
     pub layers: usize,
     /// Merged programs: one per distinct file content.
     pub merged: Vec<MergedReport>,
+    /// Static x86-64 ELF programs lifted (one per distinct file content):
+    /// the code found and the instructions not covered.
+    pub lifted: Vec<scan::LiftedReport>,
     /// Executables not merged, with the reason.
     pub skipped: Vec<SkippedReport>,
     /// Symlinks to executables (busybox-style names), path -> target.
@@ -343,6 +347,7 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
         platform: image.platform.to_string(),
         layers: image.layers.len(),
         merged,
+        lifted: scan::lifted_reports(&scanned),
         skipped,
         symlinks: scanned.symlinks.clone(),
         outputs,
@@ -374,12 +379,11 @@ fn skipped(scan: &Scan) -> Vec<SkippedReport> {
         .values()
         .filter_map(|exe| {
             let (kind, reason) = match &exe.kind {
-                Kind::Wasm { .. } => return None,
+                // Lifted programs have their own section of the report.
+                Kind::Wasm { .. } | Kind::Lifted(_) => return None,
                 Kind::WasmSkipped { reason } => ("wasm", reason.clone()),
-                Kind::Elf { note } => (
-                    "elf",
-                    format!("needs lifting ({note}); ELF lifting is not built yet"),
-                ),
+                Kind::Elf { note, reason } => ("elf", format!("{reason} ({note})")),
+                Kind::ElfLibrary { note, reason } => ("library", format!("{reason} ({note})")),
                 Kind::Script { interpreter, .. } => (
                     "script",
                     format!("runs through its interpreter {interpreter}"),
@@ -428,10 +432,20 @@ fn build_manifest(
                 e.status = Some("not-merged".into());
                 e.note = Some(reason.clone());
             }
-            Kind::Elf { note } => {
+            // Lifted programs are not packed into the megabinary yet: the
+            // gate denies them like any other ELF file.
+            Kind::Lifted(lifted) => {
                 e.kind = ExecKind::Elf;
                 e.status = Some("needs-lifting".into());
-                e.note = Some(note.clone());
+                e.note = Some(format!(
+                    "{} x86-64 program, lifted at build time; not in the megabinary yet",
+                    lifted.kind.name()
+                ));
+            }
+            Kind::Elf { reason, .. } | Kind::ElfLibrary { reason, .. } => {
+                e.kind = ExecKind::Elf;
+                e.status = Some("needs-lifting".into());
+                e.note = Some(reason.clone());
             }
             Kind::Script { interpreter, arg } => {
                 e.kind = ExecKind::Script;

@@ -2,11 +2,17 @@
 //!
 //! Every regular file with an execute bit, and every symlink that resolves to one,
 //! is an *executable*. Its bytes decide its kind: a WASM core module (a command,
-//! or a reactor whose entry is named with `--entry`), an ELF program (recorded as
-//! needing lifting), a script (`#!`, with its interpreter), or other.
+//! or a reactor whose entry is named with `--entry`), a static x86-64 ELF
+//! program (lifted here: its image and code discovery, see
+//! `recompiler_lift::discover`), another ELF file (dynamically linked, another
+//! machine, a shared library: reported, not lifted), a script (`#!`, with its
+//! interpreter), or other. It also shapes what the build report says of lifted
+//! programs ([`LiftedReport`]).
 
 use std::collections::BTreeMap;
 
+use recompiler_lift::discover::{Discovery, Lifted};
+use recompiler_lift::elf::{ElfKind, LiftError};
 use recompiler_megabinary::{Entry, Sniff, WasmKind};
 use recompiler_oci::{Node, Rootfs};
 
@@ -20,8 +26,15 @@ pub enum Kind {
     },
     /// A WASM file that will not be merged, and why (a reactor without `--entry`, a component).
     WasmSkipped { reason: String },
-    /// An ELF program: not merged until lifting exists.
-    Elf { note: String },
+    /// A static x86-64 ELF program, lifted: its image (for the megabinary)
+    /// and what code discovery found (for the report).
+    Lifted(Box<Lifted>),
+    /// An ELF program that is not lifted (dynamically linked, another
+    /// machine, malformed): `note` describes the file, `reason` says why.
+    Elf { note: String, reason: String },
+    /// An ELF shared library (position-independent, needs a loader): not a
+    /// program, nothing to run.
+    ElfLibrary { note: String, reason: String },
     /// `#!interpreter [arg]`.
     Script {
         interpreter: String,
@@ -128,11 +141,24 @@ pub fn classify(path: &str, data: &[u8], entry: Option<&String>) -> Result<Kind,
         Sniff::UnknownVersion(v) => Ok(Kind::WasmSkipped {
             reason: format!("unknown WebAssembly version {v:#x}"),
         }),
-        Sniff::NotWasm if data.starts_with(b"\x7fELF") => Ok(Kind::Elf {
-            note: elf_note(data),
-        }),
+        Sniff::NotWasm if data.starts_with(b"\x7fELF") => Ok(elf(data)),
         Sniff::NotWasm if data.starts_with(b"#!") => Ok(script(data)),
         Sniff::NotWasm => Ok(Kind::Other),
+    }
+}
+
+/// Lifts a static ELF program; says why another ELF file is not lifted.
+fn elf(data: &[u8]) -> Kind {
+    match recompiler_lift::discover::lift(data) {
+        Ok(lifted) => Kind::Lifted(Box::new(lifted)),
+        Err(e @ LiftError::SharedObject(_)) => Kind::ElfLibrary {
+            note: elf_note(data),
+            reason: e.to_string(),
+        },
+        Err(e) => Kind::Elf {
+            note: elf_note(data),
+            reason: e.to_string(),
+        },
     }
 }
 
@@ -233,6 +259,125 @@ fn has_interpreter(data: &[u8]) -> Option<bool> {
     Some(false)
 }
 
+/// What the build report says of one lifted program (one per distinct
+/// content, with every path holding it). Addresses are hex strings.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiftedReport {
+    pub paths: Vec<String>,
+    /// `static` or `static-pie`.
+    pub kind: &'static str,
+    pub entry: String,
+    /// Where a static-pie is placed (its addresses below are rebased).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// The ELF file, and its lifted image.
+    pub size: u64,
+    pub image_size: u64,
+    pub functions: usize,
+    pub eh_frame_functions: usize,
+    pub instructions: usize,
+    pub code_bytes: u64,
+    pub indirect_jumps: usize,
+    pub indirect_calls: usize,
+    pub jump_tables: usize,
+    /// Discovered instructions the executors do not cover; how many of them
+    /// need CPU features beyond the baseline the guest is told of (code its
+    /// IFUNCs never select).
+    pub unsupported_count: usize,
+    pub unsupported_beyond_baseline: usize,
+    /// The first of them (at most `recompiler_lift::discover::MAX_LISTED`):
+    /// those within the baseline first, each group by address.
+    pub unsupported: Vec<UnsupportedReport>,
+    /// All of them by mnemonic, most frequent within the baseline first.
+    pub unsupported_by_mnemonic: Vec<MnemonicReport>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnsupportedReport {
+    pub addr: String,
+    pub bytes: String,
+    pub text: String,
+    /// The enclosing function (nearest `.eh_frame` start).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    pub beyond_baseline: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MnemonicReport {
+    pub mnemonic: String,
+    pub count: usize,
+    pub beyond_baseline: usize,
+}
+
+impl LiftedReport {
+    fn new(paths: Vec<String>, size: u64, lifted: &Lifted) -> Self {
+        let d: &Discovery = &lifted.discovery;
+        LiftedReport {
+            paths,
+            kind: lifted.kind.name(),
+            entry: hex_addr(lifted.entry),
+            base: match lifted.kind {
+                ElfKind::Static => None,
+                ElfKind::StaticPie { base } => Some(hex_addr(base)),
+            },
+            size,
+            image_size: lifted.image.len() as u64,
+            functions: d.functions,
+            eh_frame_functions: d.eh_frame_functions,
+            instructions: d.instructions,
+            code_bytes: d.code_bytes,
+            indirect_jumps: d.indirect_jumps,
+            indirect_calls: d.indirect_calls,
+            jump_tables: d.jump_tables,
+            unsupported_count: d.unsupported_count,
+            unsupported_beyond_baseline: d.unsupported_beyond_baseline,
+            unsupported: d
+                .unsupported
+                .iter()
+                .map(|u| UnsupportedReport {
+                    addr: hex_addr(u.addr),
+                    bytes: u.bytes.clone(),
+                    text: u.text.clone(),
+                    function: u.function.map(hex_addr),
+                    beyond_baseline: u.beyond_baseline,
+                })
+                .collect(),
+            unsupported_by_mnemonic: d
+                .by_mnemonic
+                .iter()
+                .map(|m| MnemonicReport {
+                    mnemonic: m.mnemonic.clone(),
+                    count: m.count,
+                    beyond_baseline: m.beyond_baseline,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn hex_addr(a: u64) -> String {
+    format!("{a:#x}")
+}
+
+/// The lifted programs of a scan, one per distinct content (paths sorted, the
+/// programs in the order of their first path).
+pub fn lifted_reports(scan: &Scan) -> Vec<LiftedReport> {
+    let mut by_hash: BTreeMap<[u8; 32], LiftedReport> = BTreeMap::new();
+    for exe in scan.files.values() {
+        if let Kind::Lifted(lifted) = &exe.kind {
+            by_hash
+                .entry(exe.blake3)
+                .or_insert_with(|| LiftedReport::new(Vec::new(), exe.size, lifted))
+                .paths
+                .push(exe.path.clone());
+        }
+    }
+    let mut out: Vec<LiftedReport> = by_hash.into_values().collect();
+    out.sort_by(|a, b| a.paths.cmp(&b.paths));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +414,40 @@ mod tests {
             "{}",
             elf_note(&ls)
         );
+    }
+
+    #[test]
+    fn static_elf_programs_are_lifted_and_dynamic_ones_say_why_not() {
+        let busybox = std::fs::read("/bin/busybox")
+            .expect("/bin/busybox (Debian's busybox-static; ./scripts/test installs it)");
+        match classify("/bin/busybox", &busybox, None).unwrap() {
+            Kind::Lifted(l) => {
+                assert_eq!(l.kind, ElfKind::Static);
+                assert_eq!(l.entry, 0x40ebf0);
+                assert!(l.discovery.functions > 1000);
+            }
+            k => panic!("{k:?}"),
+        }
+        let ls = std::fs::read("/bin/ls").unwrap();
+        match classify("/bin/ls", &ls, None).unwrap() {
+            Kind::Elf { reason, note } => {
+                assert!(
+                    reason.starts_with("dynamically linked (interpreter /lib64/"),
+                    "{reason}"
+                );
+                assert!(note.ends_with("dynamically linked"), "{note}");
+            }
+            k => panic!("{k:?}"),
+        }
+        let libm = std::fs::read("/lib/x86_64-linux-gnu/libm.so.6").unwrap();
+        assert!(matches!(
+            classify("/lib/libm.so.6", &libm, None).unwrap(),
+            Kind::ElfLibrary { .. }
+        ));
+        match classify("/bin/cut", &busybox[..5000], None).unwrap() {
+            Kind::Elf { reason, .. } => assert!(reason.starts_with("malformed ELF"), "{reason}"),
+            k => panic!("{k:?}"),
+        }
     }
 
     #[test]

@@ -92,8 +92,9 @@ pub struct Discovery {
     pub pointer_candidates: usize,
     pub pointers_rejected: usize,
     /// Uncovered instructions: how many, how many of them beyond the
-    /// baseline CPU, the first [`MAX_LISTED`] by address, and all by
-    /// mnemonic (most frequent first).
+    /// baseline CPU, the first [`MAX_LISTED`] (those within the baseline
+    /// first, each group by address), and all by mnemonic (most frequent
+    /// within the baseline first).
     pub unsupported_count: usize,
     pub unsupported_beyond_baseline: usize,
     pub unsupported: Vec<Unsupported>,
@@ -407,7 +408,8 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
         .count();
     out.code = code;
 
-    unsupported.sort_unstable_by_key(|i| i.ip());
+    // Those within the baseline first: they are the ones a run can reach.
+    unsupported.sort_unstable_by_key(|i| (beyond_baseline(i), i.ip()));
     out.unsupported_count = unsupported.len();
     out.unsupported_beyond_baseline = by_mnemonic.values().map(|c| c.1).sum();
     let mut formatter = IntelFormatter::new();
@@ -447,7 +449,13 @@ pub fn discover(program: &ElfProgram<'_>) -> Discovery {
             beyond_baseline: beyond,
         })
         .collect();
-    counts.sort_by(|a, b| b.count.cmp(&a.count).then(a.mnemonic.cmp(&b.mnemonic)));
+    counts.sort_by(|a, b| {
+        let within = |m: &MnemonicCount| m.count - m.beyond_baseline;
+        within(b)
+            .cmp(&within(a))
+            .then(b.count.cmp(&a.count))
+            .then(a.mnemonic.cmp(&b.mnemonic))
+    });
     out.by_mnemonic = counts;
     out
 }

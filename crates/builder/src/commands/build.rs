@@ -22,6 +22,13 @@ pub fn run(opts: &BuildOptions, quiet: bool, report: Option<&Path>) -> Result<()
     Ok(())
 }
 
+/// Uncovered instructions listed per program in the text report (the JSON
+/// report has them all, up to `recompiler_lift::discover::MAX_LISTED`).
+const LISTED: usize = 10;
+
+/// Mnemonics named in the text report's summary line.
+const MNEMONICS: usize = 8;
+
 /// The human-readable build report.
 pub fn render(r: &BuildReport) -> String {
     let mut s = String::new();
@@ -53,6 +60,7 @@ pub fn render(r: &BuildReport) -> String {
             let _ = writeln!(s, "  {:16} {other} (same file)", "");
         }
     }
+    render_lifted(&mut s, r);
     if !r.symlinks.is_empty() {
         let _ = writeln!(s, "symlinks  {}", r.symlinks.len());
         for (from, to) in &r.symlinks {
@@ -93,4 +101,70 @@ pub fn render(r: &BuildReport) -> String {
         .collect();
     let _ = writeln!(s, "time      {}", times.join(", "));
     s
+}
+
+/// The lifted programs: per program its kind, entry, the code found, and the
+/// instructions not covered (a summary by mnemonic and the first few).
+fn render_lifted(s: &mut String, r: &BuildReport) {
+    if r.lifted.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "lifted    {} x86-64 programs",
+        r.lifted.len()
+    );
+    for p in &r.lifted {
+        let base = p
+            .base
+            .as_ref()
+            .map(|b| format!(" at base {b}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {:<28} {}{base}, entry {}: {} functions, {} instructions, {} bytes of code",
+            p.paths[0], p.kind, p.entry, p.functions, p.instructions, p.code_bytes
+        );
+        for other in &p.paths[1..] {
+            let _ = writeln!(s, "  {other} (same file)");
+        }
+        if p.unsupported_count == 0 {
+            let _ = writeln!(s, "    every instruction found is covered");
+            continue;
+        }
+        let summary: Vec<String> = p
+            .unsupported_by_mnemonic
+            .iter()
+            .take(MNEMONICS)
+            .map(|m| format!("{} {}", m.mnemonic, m.count))
+            .collect();
+        let more = if p.unsupported_by_mnemonic.len() > MNEMONICS {
+            format!(", … ({} mnemonics)", p.unsupported_by_mnemonic.len())
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "    unsupported {} instructions ({} need CPU features beyond the baseline): {}{more}",
+            p.unsupported_count,
+            p.unsupported_beyond_baseline,
+            summary.join(", ")
+        );
+        for u in p.unsupported.iter().take(LISTED) {
+            let function = u
+                .function
+                .as_ref()
+                .map(|f| format!("  (in {f})"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "    {:<10} {:<30} {}{function}", u.addr, u.bytes, u.text);
+        }
+        if p.unsupported_count > LISTED {
+            let _ = writeln!(
+                s,
+                "    … {} more (--report FILE lists the first {})",
+                p.unsupported_count - LISTED,
+                p.unsupported.len()
+            );
+        }
+    }
 }

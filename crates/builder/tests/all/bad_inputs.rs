@@ -135,7 +135,17 @@ fn wrong_key_file() {
 #[test]
 fn strict_refuses_elf_programs() {
     let tmp = tempfile::tempdir().unwrap();
-    let image = standard_image(&tmp.path().join("img"));
+    let mut image = standard_image(&tmp.path().join("img"));
+    // The standard image's ELF program is static (lifted); a dynamically
+    // linked one is not lifted yet.
+    image.layer(|root| {
+        put(
+            root,
+            "/usr/bin/dynamic-tool",
+            &std::fs::read("/bin/ls").unwrap(),
+            0o755,
+        )
+    });
     let out_dir = tmp.path().join("out");
     let out = build(
         &image.oci(),
@@ -143,5 +153,5 @@ fn strict_refuses_elf_programs() {
         None,
         &["--strict", "--entry", "/usr/lib/reactor.wasm=run"],
     );
-    assert_fails_cleanly(&out, &out_dir, "/usr/bin/native-tool");
+    assert_fails_cleanly(&out, &out_dir, "/usr/bin/dynamic-tool");
 }

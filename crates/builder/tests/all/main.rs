@@ -7,6 +7,7 @@ mod bad_inputs;
 mod daemon;
 mod differential;
 mod image;
+mod lifting;
 mod oci_archive;
 mod signing;
 mod umoci;

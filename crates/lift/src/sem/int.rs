@@ -1789,6 +1789,45 @@ mod tests {
     }
 
     #[test]
+    fn absolute_moves_and_xlat() {
+        let mut mem = stack_mem();
+        let mut cpu = Cpu::default();
+        let addr = crate::interp::testing::STACK_TOP - 0x80;
+        mem.write(addr, &0x1122_3344_5566_7788u64.to_le_bytes())
+            .unwrap();
+        // movabs eax, [addr]; movabs [addr], rax
+        let mut b = vec![0xa1];
+        b.extend_from_slice(&addr.to_le_bytes());
+        cpu.gpr[0] = u64::MAX;
+        one(&b, &mut cpu, &mut mem).unwrap();
+        assert_eq!(cpu.gpr[0], 0x5566_7788);
+        let mut b = vec![0x48, 0xa3];
+        b.extend_from_slice(&(addr + 8).to_le_bytes());
+        one(&b, &mut cpu, &mut mem).unwrap();
+        assert_eq!(mem.bytes(addr + 8, 8), 0x5566_7788u64.to_le_bytes());
+        // xlatb: al = [rbx + al]
+        cpu.gpr[3] = addr;
+        cpu.gpr[0] = 0xffff_ff02;
+        one(&[0xd7], &mut cpu, &mut mem).unwrap();
+        assert_eq!(cpu.gpr[0], 0xffff_ff66);
+        // lea ignores a segment prefix: lea rax, fs:[rcx+8]
+        cpu.fs_base = 0x1000;
+        cpu.gpr[1] = 0x10;
+        one(&[0x64, 0x48, 0x8d, 0x41, 0x08], &mut cpu, &mut mem).unwrap();
+        assert_eq!(cpu.gpr[0], 0x18);
+        // mov rax, fs:[8] adds the base.
+        mem.write(addr + 16, &0xabcdu64.to_le_bytes()).unwrap();
+        cpu.fs_base = addr + 8;
+        one(
+            &[0x64, 0x48, 0x8b, 0x04, 0x25, 0x08, 0, 0, 0],
+            &mut cpu,
+            &mut mem,
+        )
+        .unwrap();
+        assert_eq!(cpu.gpr[0], 0xabcd);
+    }
+
+    #[test]
     fn cmpxchg8b_both_ways() {
         let mut mem = stack_mem();
         let mut cpu = Cpu::default();
