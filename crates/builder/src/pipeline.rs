@@ -203,7 +203,33 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             program.paths.push(exe.path.clone());
         }
     }
-    if programs.is_empty() {
+    // Lifted ELF programs, one per distinct content: their images go into the
+    // guest runtime, which is merged once; each program's id is an alias of it.
+    let mut lifted_images: BTreeMap<[u8; 32], &[u8]> = BTreeMap::new();
+    for exe in scanned.files.values() {
+        if let Kind::Lifted(l) = &exe.kind {
+            lifted_images.entry(exe.blake3).or_insert(&l.image);
+        }
+    }
+    let runtime = if lifted_images.is_empty() {
+        None
+    } else {
+        let t = Instant::now();
+        let base = recompiler_lift_runtime_wasm::wasm_bytes().with_context(|| {
+            format!(
+                "reading the lift runtime built with recompiler-build ({})",
+                recompiler_lift_runtime_wasm::WASM_PATH
+            )
+        })?;
+        let images: Vec<(u64, &[u8])> = lifted_images
+            .iter()
+            .map(|(h, img)| (manifest::digest::dispatch_id(h), *img))
+            .collect();
+        let packed = crate::lifted::pack_runtime(&base, &images)?;
+        lap(&mut timings, "lift", t);
+        Some(packed)
+    };
+    if programs.is_empty() && runtime.is_none() {
         bail!(
             "image {} has no WASM programs to merge ({} executables, none of them mergeable; see the report: {})",
             opts.image,
@@ -238,11 +264,27 @@ pub fn build(opts: &BuildOptions) -> Result<BuildReport> {
             entry: p.entry.clone(),
         })
         .collect();
-    let input_wasm_bytes: u64 = files.iter().map(|f| f.len() as u64).sum();
+    let mut inputs = inputs;
+    let mut aliases = Vec::new();
+    if let Some(runtime) = &runtime {
+        let index = inputs.len();
+        inputs.push(MergeInput {
+            id: manifest::digest::dispatch_id(blake3::hash(runtime).as_bytes()),
+            name: "(lift runtime)".into(),
+            wasm: runtime,
+            entry: Entry::Start,
+        });
+        for hash in lifted_images.keys() {
+            aliases.push((manifest::digest::dispatch_id(hash), index));
+        }
+    }
+    let input_wasm_bytes: u64 = inputs.iter().map(|f| f.wasm.len() as u64).sum();
     let t = Instant::now();
     let bar = progress_bar(opts.progress, inputs.len() as u64, "merging");
     let megabinary =
-        recompiler_megabinary::merge(&inputs, &mut |done, _| bar.set_position(done as u64))?;
+        recompiler_megabinary::merge_with_aliases(&inputs, &aliases, &mut |done, _| {
+            bar.set_position(done as u64)
+        })?;
     bar.finish_and_clear();
     lap(&mut timings, "merge", t);
 
@@ -432,13 +474,15 @@ fn build_manifest(
                 e.status = Some("not-merged".into());
                 e.note = Some(reason.clone());
             }
-            // Lifted programs are not packed into the megabinary yet: the
-            // gate denies them like any other ELF file.
+            // Lifted: an alias of the guest runtime in the megabinary.
             Kind::Lifted(lifted) => {
+                let id = manifest::digest::dispatch_id(&exe.blake3);
                 e.kind = ExecKind::Elf;
-                e.status = Some("needs-lifting".into());
+                e.entry = Some("_start".into());
+                e.dispatch_id = Some(manifest::digest::format_dispatch_id(id));
+                e.memory = Some(recompiler_megabinary::memory_export(id));
                 e.note = Some(format!(
-                    "{} x86-64 program, lifted at build time; not in the megabinary yet",
+                    "{} x86-64 program, lifted: runs in the guest runtime",
                     lifted.kind.name()
                 ));
             }
