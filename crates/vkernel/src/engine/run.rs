@@ -14,6 +14,7 @@ use wasmtime::{
 };
 
 use super::EngineError;
+use crate::abi::linux;
 use crate::abi::wasi_p1::{HostExit, Ty, WasiHost};
 use crate::abi::{HOST_MODULES, MAX_PARAMS, returns_nothing};
 use crate::kernel::Interrupt;
@@ -24,6 +25,8 @@ pub struct GuestState {
     /// The dispatched program's WASI memory.
     memory: Option<Memory>,
     limits: StoreLimits,
+    /// The id `_dispatch` is called with (`recompiler_linux_v1.program_id`).
+    dispatch_id: u64,
 }
 
 /// `proc_exit` unwinding out of the guest.
@@ -129,6 +132,7 @@ impl LoadedMegabinary {
                 index += 1;
             }
         }
+        define_linux(&mut linker)?;
         let pre = linker
             .instantiate_pre(module)
             .map_err(|e| EngineError::Compile {
@@ -152,6 +156,7 @@ impl LoadedMegabinary {
                 host: req.host,
                 memory: None,
                 limits,
+                dispatch_id: req.dispatch_id,
             },
         );
         store.limiter(|s| &mut s.limits);
@@ -255,6 +260,81 @@ impl LoadedMegabinary {
             Ok(Err(e)) => classify(e),
         };
         result(end, instantiate, run_started.elapsed())
+    }
+}
+
+/// Defines `recompiler_linux_v1` (see [`crate::abi::linux`]) for every guest: its
+/// `syscall` takes and returns `i64`s, unlike the numbered [`HOST_MODULES`], so its three
+/// functions are typed closures. `syscall` and `log` go to the process's
+/// [`linux::LinuxProcess`] (through [`WasiHost::linux`]) with the dispatched program's
+/// memory; `program_id` is answered here.
+fn define_linux(linker: &mut Linker<GuestState>) -> Result<(), EngineError> {
+    let module = linux::MODULE;
+    let defining = |name: &'static str| {
+        move |e: wasmtime::Error| EngineError::Config(format!("defining {module}.{name}: {e:#}"))
+    };
+    linker
+        .func_wrap(
+            module,
+            "syscall",
+            |mut caller: Caller<'_, GuestState>,
+             nr: i64,
+             a0: i64,
+             a1: i64,
+             a2: i64,
+             a3: i64,
+             a4: i64,
+             a5: i64|
+             -> wasmtime::Result<i64> {
+                let Some(memory) = caller.data().memory else {
+                    return Err(
+                        Killed("Linux syscall before a program was dispatched".into()).into(),
+                    );
+                };
+                let (bytes, state) = memory.data_and_store_mut(&mut caller);
+                let Some(linux) = state.host.linux() else {
+                    return Ok(-38); // ENOSYS: this host has no Linux ABI.
+                };
+                linux
+                    .syscall(bytes, nr, [a0, a1, a2, a3, a4, a5])
+                    .map_err(host_exit)
+            },
+        )
+        .map_err(defining("syscall"))?;
+    linker
+        .func_wrap(
+            module,
+            "program_id",
+            |caller: Caller<'_, GuestState>| -> i64 { caller.data().dispatch_id as i64 },
+        )
+        .map_err(defining("program_id"))?;
+    linker
+        .func_wrap(
+            module,
+            "log",
+            |mut caller: Caller<'_, GuestState>, ptr: i32, len: i32| {
+                let Some(memory) = caller.data().memory else {
+                    return;
+                };
+                let (bytes, state) = memory.data_and_store_mut(&mut caller);
+                let start = (ptr as u32 as usize).min(bytes.len());
+                let len = (len as u32 as usize).min(linux::MAX_LOG_LINE);
+                let line = &bytes[start..start.saturating_add(len).min(bytes.len())];
+                match state.host.linux() {
+                    Some(l) => l.log(line),
+                    None => tracing::warn!("lifted program: {}", String::from_utf8_lossy(line)),
+                }
+            },
+        )
+        .map_err(defining("log"))?;
+    Ok(())
+}
+
+/// The trap that ends a guest for a [`HostExit`].
+fn host_exit(x: HostExit) -> wasmtime::Error {
+    match x {
+        HostExit::Exit(code) => ProcExit(code).into(),
+        HostExit::Kill(why) => Killed(why).into(),
     }
 }
 
@@ -414,6 +494,65 @@ mod tests {
             loaded.run(request(99, &out)).end,
             RunEnd::DispatchRefused(-1)
         );
+    }
+
+    /// A program importing `recompiler_linux_v1` instantiates, its `syscall`s reach the
+    /// process's Linux ABI on the kernel (a `write` to fd 1 lands in the process's
+    /// stdout), `program_id` is the dispatch id, and `exit_group` ends the run.
+    #[test]
+    fn linux_syscalls_reach_the_process_host() {
+        use crate::abi::wasi_p1::WasiProcess;
+        use crate::kernel::{
+            CaptureStream, FdSource, FileDescription, Image, Kernel, Limits, OFlags, SpawnSpec,
+        };
+        let wasm = wat::parse_str(
+            r#"(module
+            (import "recompiler_linux_v1" "syscall"
+              (func $sys (param i64 i64 i64 i64 i64 i64 i64) (result i64)))
+            (import "recompiler_linux_v1" "program_id" (func $id (result i64)))
+            (import "recompiler_linux_v1" "log" (func $log (param i32 i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0x2000) "lifted")
+            (func (export "_start")
+              (call $log (i32.const 0x2000) (i32.const 6))
+              (drop (call $sys (i64.const 1) (i64.const 1) (i64.const 0x2000) (i64.const 6)
+                (i64.const 0) (i64.const 0) (i64.const 0)))
+              (drop (call $sys (i64.const 231)
+                (select (i64.const 42) (i64.const 1) (i64.eq (call $id) (i64.const 7)))
+                (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0) (i64.const 0)))
+              unreachable))"#,
+        )
+        .unwrap();
+        let (_engine, loaded) = load(&[(7, wasm)]);
+        let kernel = Arc::new(Kernel::new(Arc::new(Image::empty()), Limits::default()));
+        let stdout = CaptureStream::new(1024);
+        let process = kernel
+            .spawn(
+                None,
+                SpawnSpec {
+                    argv: vec![b"prog".to_vec()],
+                    env: Vec::new(),
+                    cwd: None,
+                    umask: None,
+                    fds: vec![(
+                        1,
+                        FdSource::File(FileDescription::host(stdout.clone(), OFlags::WRONLY)),
+                    )],
+                },
+            )
+            .unwrap();
+        let host = WasiProcess::new(Arc::clone(&kernel), process).unwrap();
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let mut req = request(7, &out);
+        req.host = Box::new(host);
+        assert_eq!(loaded.run(req).end, RunEnd::Exited(42));
+        assert_eq!(stdout.contents(), b"lifted");
+        // A host without a Linux ABI answers ENOSYS (the write does nothing), and the
+        // program then traps at `unreachable` after exit_group is ENOSYS too.
+        assert!(matches!(
+            loaded.run(request(7, &out)).end,
+            RunEnd::Trapped(_)
+        ));
     }
 
     #[test]

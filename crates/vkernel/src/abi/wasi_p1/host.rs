@@ -78,6 +78,7 @@ use super::memory::GuestMemory;
 use super::types::{Fdstat, fdflags, filetype, filetype_of, rights};
 use super::{FUNCS, HostExit, WasiHost};
 use crate::abi::door;
+use crate::abi::linux::LinuxProcess;
 use crate::abi::process::{self, ProcessCall, Spawner};
 use crate::kernel::{Errno, Fd, FileDescription, Inode, KResult, Kernel, OFlags, Process, Target};
 
@@ -115,6 +116,8 @@ pub struct WasiProcess {
     pub(super) started: Instant,
     /// What starts the programs this process spawns (process extension); `None`: none.
     spawner: Option<Arc<dyn Spawner>>,
+    /// The process's Linux syscall ABI, made at a lifted program's first syscall.
+    linux: Option<Box<LinuxProcess>>,
 }
 
 impl std::fmt::Debug for WasiProcess {
@@ -169,6 +172,7 @@ impl WasiProcess {
             fds,
             started: Instant::now(),
             spawner: None,
+            linux: None,
         })
     }
 
@@ -462,6 +466,18 @@ const HANDLERS: &[(&str, Handler)] = &[
 ];
 
 impl WasiHost for WasiProcess {
+    fn linux(&mut self) -> Option<&mut LinuxProcess> {
+        let (kernel, process, spawner) = (&self.kernel, &self.process, &self.spawner);
+        let linux = self.linux.get_or_insert_with(|| {
+            Box::new(LinuxProcess::new(
+                Arc::clone(kernel),
+                Arc::clone(process),
+                spawner.clone(),
+            ))
+        });
+        Some(linux)
+    }
+
     fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit> {
         if let Some(ext) = func.checked_sub(FUNCS.len()) {
             if let Some(door) = ext.checked_sub(process::FUNCS.len()) {

@@ -104,4 +104,10 @@ pub trait WasiHost: Send + 'static {
     /// Runs preview1 function `FUNCS[func]` with `args` (each widened to i64, in
     /// order) against the guest memory `memory`; returns the WASI errno.
     fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit>;
+
+    /// The Linux syscall ABI (`recompiler_linux_v1`) of the same process, for a lifted
+    /// program; `None` if this host has none (the engine then answers `ENOSYS`).
+    fn linux(&mut self) -> Option<&mut crate::abi::linux::LinuxProcess> {
+        None
+    }
 }

@@ -1,0 +1,289 @@
+//! The Linux x86-64 syscall ABI (`recompiler_linux_v1`) for lifted ELF programs, on the
+//! kernel core.
+//!
+//! A lifted program runs inside the guest runtime (an x86-64 interpreter compiled to
+//! WASM, `crates/lift-runtime`); at every `syscall` instruction the runtime calls this
+//! module's `syscall` import with the guest's `rax` and six argument registers, and puts
+//! the result (a value, or `-errno`) back in `rax`. Pointer arguments are guest
+//! addresses: byte offsets into the calling program's linear memory, the same memory its
+//! WASI calls use. Everything a syscall touches is the kernel core's (the fds, files,
+//! pipes and processes WASM programs and the socket's syscall RPC see), so a lifted
+//! program and a WASM program share pipes and files as two Linux processes would.
+//!
+//! The contract with the runtime (the import module, [`MODULE`], [`FUNCS`]):
+//!
+//! ```text
+//! syscall(nr: i64, a0..a5: i64) -> i64   Linux semantics: result or -errno
+//! program_id() -> i64                    the hash id `_dispatch` was called with
+//! log(ptr: i32, len: i32)                a UTF-8 line from the runtime, logged here
+//! ```
+//!
+//! The engine answers `program_id` itself and hands `syscall` and `log` to the
+//! process's [`LinuxProcess`] (made on the first call, by the process's WASI host).
+//!
+//! This module owns the syscall table ([`table`]: every x86-64 syscall number with its
+//! support level and a note, gVisor's `linux64.go` being the model), the dispatcher,
+//! the Linux struct layouts ([`structs`]) and the per-process state Linux has and the
+//! core does not (signal dispositions and mask, rlimits, process group and session:
+//! [`signal`], [`proc`]). The handlers live by family: `fs` (paths), `io` (fds),
+//! `poll` (waiting, futex), `proc` (ids, exit, wait, limits, system information),
+//! `signal`, `time`. The compatibility list `docs/recompiler-container-plan/
+//! linux-syscalls.md` is generated from the table ([`doc`]).
+//!
+//! Not here: `brk`, `mmap` and the rest of the address space, `arch_prctl`,
+//! `rt_sigreturn` (the runtime's: the table says so), and `fork`/`vfork`/`clone`/
+//! `execve` and signal delivery to handlers, which need the engine (ENOSYS for now; see
+//! the table's notes).
+
+mod doc;
+mod fs;
+mod io;
+pub mod memory;
+mod poll;
+mod proc;
+pub mod signal;
+pub mod structs;
+pub mod table;
+#[cfg(test)]
+mod tests;
+mod time;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use doc::render_markdown;
+use memory::Mem;
+pub use table::{SYSCALLS, Support, Syscall};
+
+use super::process::Spawner;
+use super::wasi_p1::{HostExit, Ty};
+use crate::kernel::{Errno, Fd, Kernel, Pid, Process};
+
+/// The import module's name.
+pub const MODULE: &str = "recompiler_linux_v1";
+
+use Ty::{I32, I64};
+
+/// The functions of [`MODULE`]: name, parameter types, result type (`None`: nothing).
+/// The engine defines them with these exact types (a test checks the engine's).
+pub const FUNCS: &[(&str, &[Ty], Option<Ty>)] = &[
+    ("syscall", &[I64; 7], Some(I64)),
+    ("program_id", &[], Some(I64)),
+    ("log", &[I32, I32], None),
+];
+
+/// Distinct unsupported syscall numbers logged per process image; past this, no more
+/// are (a guest calling every number cannot grow the set without bound).
+const MAX_WARNED: usize = 512;
+
+/// The longest line `log` takes from the runtime; the rest is cut.
+pub const MAX_LOG_LINE: usize = 4096;
+
+/// How a syscall ends other than with a value for `rax`.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    /// `-errno` to the guest.
+    Errno(Errno),
+    /// The process ends (`exit_group`, or killed).
+    Exit(HostExit),
+}
+
+impl From<Errno> for Fail {
+    fn from(e: Errno) -> Fail {
+        Fail::Errno(e)
+    }
+}
+
+/// What a handler returns: the value of `rax`, or how it failed.
+pub(crate) type SysResult = Result<i64, Fail>;
+
+/// A syscall's six argument registers (`rdi`, `rsi`, `rdx`, `r10`, `r8`, `r9`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Args(pub [i64; 6]);
+
+impl Args {
+    pub fn raw(&self, i: usize) -> i64 {
+        self.0.get(i).copied().unwrap_or(0)
+    }
+
+    /// An `int` argument (the register's low 32 bits, as the kernel reads it).
+    pub fn int(&self, i: usize) -> i32 {
+        self.raw(i) as i32
+    }
+
+    /// An `unsigned int` argument (flags, modes).
+    pub fn uint(&self, i: usize) -> u32 {
+        self.raw(i) as u32
+    }
+
+    /// An fd argument.
+    pub fn fd(&self, i: usize) -> Fd {
+        self.int(i)
+    }
+
+    /// A pointer or `size_t` argument.
+    pub fn u64(&self, i: usize) -> u64 {
+        self.raw(i) as u64
+    }
+
+    /// A pointer argument.
+    pub fn ptr(&self, i: usize) -> u64 {
+        self.u64(i)
+    }
+}
+
+/// One handler of the table.
+pub(crate) type Handler = fn(&mut LinuxProcess, &mut Mem<'_>, Args) -> SysResult;
+
+/// One process's Linux syscall ABI: the kernel process it acts as, and what Linux keeps
+/// per process beyond the core's state.
+pub struct LinuxProcess {
+    kernel: Arc<Kernel>,
+    process: Arc<Process>,
+    /// What ends other processes with a signal (the container's launcher); `None`:
+    /// their interrupt is set instead (they end killed, status `SIGKILL`).
+    spawner: Option<Arc<dyn Spawner>>,
+    /// Signal dispositions, mask, pending set, process group: what other processes'
+    /// `kill` looks at (registered in [`signal`]'s registry).
+    shared: Arc<signal::Shared>,
+    /// `getrlimit`/`setrlimit` values, by resource.
+    rlimits: [proc::Rlimit; proc::RLIM_NLIMITS],
+    /// When this process image started: the origin of its CPU-time clocks.
+    started: Instant,
+    /// Unsupported syscall numbers already logged.
+    warned: BTreeSet<u64>,
+    /// `prctl(PR_SET_NAME)`'s name (the `comm`).
+    comm: Vec<u8>,
+    /// What the other `prctl` options recorded.
+    prctl: proc::Prctl,
+}
+
+impl std::fmt::Debug for LinuxProcess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinuxProcess")
+            .field("pid", &self.process.pid())
+            .finish()
+    }
+}
+
+impl LinuxProcess {
+    /// The Linux ABI of `process` (a process image starting now): default signal
+    /// dispositions, an empty mask, its own process group and session, Linux's default
+    /// rlimits (`RLIMIT_NOFILE` and `RLIMIT_NPROC` from the kernel's limits).
+    pub fn new(
+        kernel: Arc<Kernel>,
+        process: Arc<Process>,
+        spawner: Option<Arc<dyn Spawner>>,
+    ) -> LinuxProcess {
+        let pid = process.pid();
+        let shared = signal::Shared::register(&process, pid, pid);
+        let rlimits = proc::default_rlimits(&kernel);
+        let comm = process
+            .argv()
+            .first()
+            .map(|a| {
+                let base = a.rsplit(|&b| b == b'/').next().unwrap_or(a);
+                base[..base.len().min(15)].to_vec()
+            })
+            .unwrap_or_default();
+        LinuxProcess {
+            kernel,
+            process,
+            spawner,
+            shared,
+            rlimits,
+            started: Instant::now(),
+            warned: BTreeSet::new(),
+            comm,
+            prctl: proc::Prctl::default(),
+        }
+    }
+
+    /// The state a child made by `fork` starts with, as Linux copies it: dispositions,
+    /// mask, alternate stack, rlimits, process group and session (nothing pending).
+    /// For the engine's fork, once it exists.
+    pub fn forked(&self, child: Arc<Process>) -> LinuxProcess {
+        let shared = self.shared.fork_into(&child);
+        LinuxProcess {
+            kernel: Arc::clone(&self.kernel),
+            process: child,
+            spawner: self.spawner.clone(),
+            shared,
+            rlimits: self.rlimits,
+            started: Instant::now(),
+            warned: self.warned.clone(),
+            comm: self.comm.clone(),
+            prctl: proc::Prctl {
+                // Linux clears the parent-death signal in a fork's child.
+                pdeathsig: 0,
+                ..self.prctl
+            },
+        }
+    }
+
+    pub fn pid(&self) -> Pid {
+        self.process.pid()
+    }
+
+    pub fn process(&self) -> &Arc<Process> {
+        &self.process
+    }
+
+    pub fn kernel(&self) -> &Arc<Kernel> {
+        &self.kernel
+    }
+
+    /// Runs syscall `nr` with `args` against the caller's memory: `Ok` with the value
+    /// for `rax` (`-errno` on failure), or how the process ends (`exit_group`, killed,
+    /// stopped while blocked). A number not in the table, or one the table does not
+    /// support, is `-ENOSYS`, logged once per process image.
+    pub fn syscall(&mut self, memory: &mut [u8], nr: i64, args: [i64; 6]) -> Result<i64, HostExit> {
+        let entry = u32::try_from(nr).ok().and_then(table::lookup);
+        let Some((entry, handler)) = entry.and_then(|e| e.handler.map(|h| (e, h))) else {
+            self.warn_unsupported(nr, entry);
+            return Ok(-i64::from(Errno::ENOSYS.as_i32()));
+        };
+        let mut mem = Mem::new(memory);
+        let result = handler(self, &mut mem, Args(args));
+        match result {
+            Err(Fail::Exit(x)) => Err(x),
+            _ if self.process.interrupt().is_interrupted() => Err(HostExit::Kill(format!(
+                "{}: the process was stopped",
+                entry.name
+            ))),
+            Ok(v) => Ok(v),
+            Err(Fail::Errno(e)) => Ok(-i64::from(e.as_i32())),
+        }
+    }
+
+    /// Logs a line the runtime sent (`log`): a SIGILL report, a fault, a trace.
+    pub fn log(&self, line: &[u8]) {
+        let line = String::from_utf8_lossy(&line[..line.len().min(MAX_LOG_LINE)]);
+        let line = line.trim_end();
+        tracing::warn!(pid = self.process.pid(), comm = %String::from_utf8_lossy(&self.comm), "lifted program: {line}");
+    }
+
+    fn warn_unsupported(&mut self, nr: i64, entry: Option<&'static Syscall>) {
+        let key = nr as u64;
+        if self.warned.contains(&key) || self.warned.len() >= MAX_WARNED {
+            return;
+        }
+        self.warned.insert(key);
+        let pid = self.process.pid();
+        let comm = String::from_utf8_lossy(&self.comm).into_owned();
+        match entry {
+            Some(e) => {
+                let note = e.support.note().unwrap_or("");
+                tracing::warn!(pid, %comm, nr, name = e.name, %note, "Linux syscall not supported: ENOSYS")
+            }
+            None => tracing::warn!(pid, %comm, nr, "unknown Linux syscall number: ENOSYS"),
+        }
+    }
+}
+
+impl Drop for LinuxProcess {
+    fn drop(&mut self) {
+        self.shared.unregister(&self.process);
+    }
+}

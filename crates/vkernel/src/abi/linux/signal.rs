@@ -1,0 +1,606 @@
+//! Signals: dispositions (`rt_sigaction`), the mask (`rt_sigprocmask`), the pending set,
+//! the alternate stack, process groups and sessions, and `kill`/`tkill`/`tgkill` with
+//! Linux's default actions.
+//!
+//! Delivery to a handler is not here yet (it needs the runtime to build a frame on the
+//! guest stack and the engine to interrupt a running guest): a signal whose disposition
+//! is a handler, or that is blocked, stays pending (`rt_sigpending` reports it); one whose
+//! action is to end the process ends it, through the container's [`Spawner::terminate`]
+//! so its parent's `wait` sees the signal; ignored ones are dropped. Stop signals do
+//! nothing (no job control).
+//!
+//! Another process's `kill` must see the target's dispositions, so each process's
+//! [`Shared`] state is registered in a registry keyed by its kernel process (a WASM
+//! process, which has none, takes every default action and is its own process group).
+//!
+//! [`Spawner::terminate`]: crate::abi::process::Spawner::terminate
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
+
+use super::memory::Mem;
+use super::{Args, LinuxProcess, SysResult, poll, structs};
+use crate::kernel::interrupt::lock;
+use crate::kernel::{Errno, KResult, Pid, ProcState, Process};
+
+/// The highest signal number (`SIGRTMAX`).
+pub const NSIG: u8 = 64;
+/// `sizeof(sigset_t)` as the kernel takes it.
+pub const SIGSET_SIZE: u64 = 8;
+pub const SIGHUP: u8 = 1;
+pub const SIGINT: u8 = 2;
+pub const SIGQUIT: u8 = 3;
+pub const SIGABRT: u8 = 6;
+pub const SIGKILL: u8 = 9;
+pub const SIGUSR1: u8 = 10;
+pub const SIGSEGV: u8 = 11;
+pub const SIGPIPE: u8 = 13;
+pub const SIGTERM: u8 = 15;
+pub const SIGCHLD: u8 = 17;
+pub const SIGCONT: u8 = 18;
+pub const SIGSTOP: u8 = 19;
+pub const SIGTSTP: u8 = 20;
+pub const SIGTTIN: u8 = 21;
+pub const SIGTTOU: u8 = 22;
+pub const SIGURG: u8 = 23;
+pub const SIGWINCH: u8 = 28;
+
+/// `SIG_DFL` and `SIG_IGN` as handler values.
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+/// `sigaltstack` flags.
+const SS_ONSTACK: i32 = 1;
+const SS_DISABLE: i32 = 2;
+const SS_AUTODISARM: i32 = 1 << 31;
+/// The smallest alternate stack Linux accepts (`MINSIGSTKSZ`).
+const MINSIGSTKSZ: u64 = 2048;
+
+/// How often a wait for a signal (`rt_sigtimedwait`) looks at the pending set: `kill`
+/// does not wake it.
+const SIGWAIT_RECHECK: Duration = Duration::from_millis(20);
+
+/// The bit of signal `sig` in a `sigset_t`.
+pub fn bit(sig: u8) -> u64 {
+    1u64 << (sig.wrapping_sub(1) & 63)
+}
+
+/// Signals that can be neither caught, blocked nor ignored.
+const UNBLOCKABLE: u64 = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1));
+
+/// What a signal does when its disposition is `SIG_DFL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    Ignore,
+    Stop,
+}
+
+/// Linux's default action of `sig` (signal(7)); core dumps are terminations here.
+pub fn default_action(sig: u8) -> DefaultAction {
+    match sig {
+        SIGCHLD | SIGCONT | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// One `struct sigaction` as the kernel takes it (x86-64: handler, flags, restorer,
+/// mask; 32 bytes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// `stack_t` of `sigaltstack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AltStack {
+    pub sp: u64,
+    pub flags: i32,
+    pub size: u64,
+}
+
+/// A process's signal state and process-group membership.
+#[derive(Debug, Clone)]
+pub struct SigState {
+    /// By signal number - 1.
+    pub actions: [SigAction; NSIG as usize],
+    /// Blocked signals.
+    pub mask: u64,
+    /// Raised, not delivered (blocked, or waiting for a handler to be run).
+    pub pending: u64,
+    pub altstack: AltStack,
+    pub pgid: Pid,
+    pub sid: Pid,
+}
+
+/// The part of a process's Linux state other processes look at (see the module docs).
+#[derive(Debug)]
+pub struct Shared {
+    process: Weak<Process>,
+    state: Mutex<SigState>,
+}
+
+/// Every live [`Shared`], by the address of its kernel process. A leaf lock.
+static REGISTRY: Mutex<BTreeMap<usize, Weak<Shared>>> = Mutex::new(BTreeMap::new());
+
+fn key(process: &Arc<Process>) -> usize {
+    Arc::as_ptr(process) as usize
+}
+
+impl Shared {
+    /// A fresh state for `process` (default dispositions, nothing blocked), registered.
+    pub(super) fn register(process: &Arc<Process>, pgid: Pid, sid: Pid) -> Arc<Shared> {
+        Shared::install(
+            process,
+            SigState {
+                actions: [SigAction::default(); NSIG as usize],
+                mask: 0,
+                pending: 0,
+                altstack: AltStack {
+                    sp: 0,
+                    flags: SS_DISABLE,
+                    size: 0,
+                },
+                pgid,
+                sid,
+            },
+        )
+    }
+
+    fn install(process: &Arc<Process>, state: SigState) -> Arc<Shared> {
+        let shared = Arc::new(Shared {
+            process: Arc::downgrade(process),
+            state: Mutex::new(state),
+        });
+        lock(&REGISTRY).insert(key(process), Arc::downgrade(&shared));
+        shared
+    }
+
+    /// A copy for a forked child (nothing pending), registered for `child`.
+    pub(super) fn fork_into(&self, child: &Arc<Process>) -> Arc<Shared> {
+        let mut state = self.state().clone();
+        state.pending = 0;
+        Shared::install(child, state)
+    }
+
+    /// Removes this state from the registry (its process image ended).
+    pub(super) fn unregister(self: &Arc<Self>, process: &Arc<Process>) {
+        let mut reg = lock(&REGISTRY);
+        if reg
+            .get(&key(process))
+            .is_some_and(|w| std::ptr::eq(w.as_ptr(), Arc::as_ptr(self)))
+        {
+            reg.remove(&key(process));
+        }
+    }
+
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, SigState> {
+        lock(&self.state)
+    }
+}
+
+/// The registered state of `process`, if it runs a lifted program.
+pub fn lookup(process: &Arc<Process>) -> Option<Arc<Shared>> {
+    let shared = lock(&REGISTRY).get(&key(process))?.upgrade()?;
+    shared
+        .process
+        .upgrade()
+        .filter(|p| Arc::ptr_eq(p, process))
+        .map(|_| shared)
+}
+
+/// The process group of `process` (its own pid if it has no Linux state).
+fn pgid_of(process: &Arc<Process>) -> Pid {
+    lookup(process).map_or(process.pid(), |s| s.state().pgid)
+}
+
+/// The session of `process` (its own pid if it has no Linux state).
+fn sid_of(process: &Arc<Process>) -> Pid {
+    lookup(process).map_or(process.pid(), |s| s.state().sid)
+}
+
+/// A signal number argument: 1..=64, or 0 where `zero_ok` (`EINVAL` otherwise).
+fn signal_arg(raw: i32, zero_ok: bool) -> KResult<u8> {
+    match u8::try_from(raw) {
+        Ok(0) if zero_ok => Ok(0),
+        Ok(s) if (1..=NSIG).contains(&s) => Ok(s),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+impl LinuxProcess {
+    /// The Linux state other processes see.
+    pub(super) fn sig(&self) -> MutexGuard<'_, SigState> {
+        self.shared.state()
+    }
+
+    /// Ends `target` with signal `sig`'s status.
+    fn terminate(&self, target: &Arc<Process>, sig: u8) {
+        match &self.spawner {
+            Some(s) => s.terminate(target, sig),
+            None => target.interrupt().interrupt(),
+        }
+    }
+
+    /// Sends `sig` to `target` as `kill` does (see the module docs). Signal 0 only
+    /// checks. A zombie takes any signal and ignores it.
+    pub(super) fn send_signal(&self, target: &Arc<Process>, sig: u8) {
+        if sig == 0 || self.kernel.processes().state(target.pid()) != Some(ProcState::Running) {
+            return;
+        }
+        if sig == SIGKILL {
+            self.terminate(target, sig);
+            return;
+        }
+        let shared = lookup(target);
+        let (handler, blocked) = match &shared {
+            Some(s) => {
+                let st = s.state();
+                (
+                    st.actions[usize::from(sig - 1)].handler,
+                    st.mask & bit(sig) != 0,
+                )
+            }
+            None => (SIG_DFL, false),
+        };
+        match handler {
+            SIG_IGN => {}
+            SIG_DFL => match default_action(sig) {
+                DefaultAction::Ignore | DefaultAction::Stop => {}
+                DefaultAction::Terminate if blocked => {
+                    if let Some(s) = &shared {
+                        s.state().pending |= bit(sig);
+                    }
+                }
+                DefaultAction::Terminate => self.terminate(target, sig),
+            },
+            _ => {
+                if let Some(s) = &shared {
+                    s.state().pending |= bit(sig);
+                }
+            }
+        }
+    }
+
+    /// After the mask or a disposition changed: a pending signal now unblocked whose
+    /// action ends the process ends it (the first, by number).
+    fn deliver_unblocked(&mut self) {
+        let fatal = {
+            let st = self.sig();
+            let ready = st.pending & !st.mask;
+            (1..=NSIG).find(|&s| {
+                ready & bit(s) != 0
+                    && st.actions[usize::from(s - 1)].handler == SIG_DFL
+                    && default_action(s) == DefaultAction::Terminate
+            })
+        };
+        if let Some(sig) = fatal {
+            self.sig().pending &= !bit(sig);
+            let me = Arc::clone(&self.process);
+            self.terminate(&me, sig);
+        }
+    }
+
+    /// The running processes of process group `pgid`.
+    fn group(&self, pgid: Pid) -> Vec<Arc<Process>> {
+        let table = self.kernel.processes();
+        table
+            .pids()
+            .into_iter()
+            .filter(|&p| table.state(p) == Some(ProcState::Running))
+            .filter_map(|p| table.get(p))
+            .filter(|p| pgid_of(p) == pgid)
+            .collect()
+    }
+
+    /// The process group of `pid` (0: the caller).
+    pub(super) fn pgid(&self, pid: Pid) -> KResult<Pid> {
+        if pid == 0 || pid == self.process.pid() {
+            return Ok(self.sig().pgid);
+        }
+        let p = self.kernel.processes().get(pid).ok_or(Errno::ESRCH)?;
+        Ok(pgid_of(&p))
+    }
+
+    /// The session of `pid` (0: the caller).
+    pub(super) fn sid(&self, pid: Pid) -> KResult<Pid> {
+        if pid == 0 || pid == self.process.pid() {
+            return Ok(self.sig().sid);
+        }
+        let p = self.kernel.processes().get(pid).ok_or(Errno::ESRCH)?;
+        Ok(sid_of(&p))
+    }
+
+    /// Setpgid implements setpgid(2) for the caller or one of its children.
+    pub(super) fn set_pgid(&self, pid: Pid, pgid: Pid) -> KResult<()> {
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let me = self.process.pid();
+        let pid = if pid == 0 { me } else { pid };
+        let pgid = if pgid == 0 { pid } else { pgid };
+        let target = self.kernel.processes().get(pid).ok_or(Errno::ESRCH)?;
+        if pid != me && target.ppid() != me {
+            return Err(Errno::ESRCH);
+        }
+        let my_sid = self.sig().sid;
+        if sid_of(&target) != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if sid_of(&target) == pid {
+            // A session leader cannot move.
+            return Err(Errno::EPERM);
+        }
+        if pgid != pid && !self.group(pgid).iter().any(|p| sid_of(p) == my_sid) {
+            return Err(Errno::EPERM);
+        }
+        if let Some(s) = lookup(&target) {
+            s.state().pgid = pgid;
+        }
+        Ok(())
+    }
+}
+
+/// Rt_sigaction implements Linux syscall rt_sigaction(2):
+/// `rt_sigaction(sig, act, oldact, sigsetsize)`.
+pub(super) fn rt_sigaction(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.u64(3) != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let sig = signal_arg(a.int(0), false)?;
+    let (act, oldact) = (a.ptr(1), a.ptr(2));
+    let new = if act != 0 {
+        if bit(sig) & UNBLOCKABLE != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        Some(SigAction {
+            handler: mem.u64(act)?,
+            flags: mem.u64(act + 8)?,
+            restorer: mem.u64(act + 16)?,
+            mask: mem.u64(act + 24)? & !UNBLOCKABLE,
+        })
+    } else {
+        None
+    };
+    if oldact != 0 {
+        mem.check(oldact, 32)?;
+    }
+    let old = {
+        let mut st = lp.sig();
+        let slot = &mut st.actions[usize::from(sig - 1)];
+        let old = *slot;
+        if let Some(new) = new {
+            *slot = new;
+            let discard = new.handler == SIG_IGN
+                || (new.handler == SIG_DFL && default_action(sig) != DefaultAction::Terminate);
+            if discard {
+                st.pending &= !bit(sig);
+            }
+        }
+        old
+    };
+    if oldact != 0 {
+        let mut out = [0u8; 32];
+        out[0..8].copy_from_slice(&old.handler.to_le_bytes());
+        out[8..16].copy_from_slice(&old.flags.to_le_bytes());
+        out[16..24].copy_from_slice(&old.restorer.to_le_bytes());
+        out[24..32].copy_from_slice(&old.mask.to_le_bytes());
+        mem.write(oldact, &out)?;
+    }
+    lp.deliver_unblocked();
+    Ok(0)
+}
+
+/// Rt_sigprocmask implements Linux syscall rt_sigprocmask(2):
+/// `rt_sigprocmask(how, set, oldset, sigsetsize)`.
+pub(super) fn rt_sigprocmask(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.u64(3) != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let (set, oldset) = (a.ptr(1), a.ptr(2));
+    let new = if set != 0 {
+        let how = a.int(0);
+        if !(0..=2).contains(&how) {
+            return Err(Errno::EINVAL.into());
+        }
+        Some((how, mem.u64(set)?))
+    } else {
+        None
+    };
+    if oldset != 0 {
+        mem.check(oldset, 8)?;
+    }
+    let old = {
+        let mut st = lp.sig();
+        let old = st.mask;
+        if let Some((how, set)) = new {
+            st.mask = match how {
+                0 => old | set,
+                1 => old & !set,
+                _ => set,
+            } & !UNBLOCKABLE;
+        }
+        old
+    };
+    if oldset != 0 {
+        mem.put_u64(oldset, old)?;
+    }
+    lp.deliver_unblocked();
+    Ok(0)
+}
+
+/// Rt_sigpending implements Linux syscall rt_sigpending(2): the pending signals that
+/// are blocked.
+pub(super) fn rt_sigpending(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.u64(1) > SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let set = {
+        let st = lp.sig();
+        st.pending & st.mask
+    };
+    let bytes = set.to_le_bytes();
+    mem.write(a.ptr(0), &bytes[..a.u64(1) as usize])?;
+    Ok(0)
+}
+
+/// Rt_sigtimedwait implements Linux syscall rt_sigtimedwait(2):
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)` takes a pending signal of `set`.
+pub(super) fn rt_sigtimedwait(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.u64(3) != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let set = mem.u64(a.ptr(0))? & !UNBLOCKABLE;
+    let deadline = match a.ptr(2) {
+        0 => None,
+        t => {
+            let ns = structs::timespec_duration(mem.i64(t)?, mem.i64(t + 8)?)?;
+            Some(Instant::now().checked_add(Duration::from_nanos(ns)))
+        }
+    };
+    loop {
+        let taken = {
+            let mut st = lp.sig();
+            let ready = st.pending & set;
+            let sig = (1..=NSIG).find(|&s| ready & bit(s) != 0);
+            if let Some(s) = sig {
+                st.pending &= !bit(s);
+            }
+            sig
+        };
+        if let Some(sig) = taken {
+            if a.ptr(1) != 0 {
+                let mut info = [0u8; 128];
+                info[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
+                mem.write(a.ptr(1), &info)?;
+            }
+            return Ok(i64::from(sig));
+        }
+        let now = Instant::now();
+        let slice = now + SIGWAIT_RECHECK;
+        let until = match deadline {
+            Some(Some(d)) if d <= now => return Err(Errno::EAGAIN.into()),
+            Some(Some(d)) => d.min(slice),
+            // Beyond representable time, or no timeout: re-check every slice.
+            _ => slice,
+        };
+        poll::sleep_until(&lp.process, Some(until))?;
+    }
+}
+
+/// Pause implements Linux syscalls pause(2) and rt_sigsuspend(2): waits for a signal.
+/// With no delivery yet, only the end of the process ends the wait.
+pub(super) fn pause(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> SysResult {
+    poll::sleep_until(&lp.process, None)?;
+    Err(Errno::EINTR.into())
+}
+
+/// Sigaltstack implements Linux syscall sigaltstack(2): `sigaltstack(ss, old_ss)`.
+pub(super) fn sigaltstack(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    let (ss, old) = (a.ptr(0), a.ptr(1));
+    let new = if ss != 0 {
+        let st = AltStack {
+            sp: mem.u64(ss)?,
+            flags: mem.i32(ss + 8)?,
+            size: mem.u64(ss + 16)?,
+        };
+        let mode = st.flags & !SS_AUTODISARM;
+        if mode != 0 && mode != SS_DISABLE && mode != SS_ONSTACK {
+            return Err(Errno::EINVAL.into());
+        }
+        if mode != SS_DISABLE && st.size < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM.into());
+        }
+        Some(st)
+    } else {
+        None
+    };
+    if old != 0 {
+        mem.check(old, 24)?;
+    }
+    let prev = {
+        let mut st = lp.sig();
+        let prev = st.altstack;
+        if let Some(mut new) = new {
+            if new.flags & !SS_AUTODISARM == SS_DISABLE {
+                new = AltStack {
+                    sp: 0,
+                    flags: SS_DISABLE,
+                    size: 0,
+                };
+            } else {
+                new.flags &= SS_AUTODISARM;
+            }
+            st.altstack = new;
+        }
+        prev
+    };
+    if old != 0 {
+        let mut out = [0u8; 24];
+        out[0..8].copy_from_slice(&prev.sp.to_le_bytes());
+        out[8..12].copy_from_slice(&prev.flags.to_le_bytes());
+        out[16..24].copy_from_slice(&prev.size.to_le_bytes());
+        mem.write(old, &out)?;
+    }
+    Ok(0)
+}
+
+/// Kill implements Linux syscall kill(2) for the container's processes: a pid, the
+/// caller's group (0), every other process but pid 1 (-1), or a group (< -1).
+pub(super) fn kill(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysResult {
+    let sig = signal_arg(a.int(1), true)?;
+    let pid = a.int(0);
+    let me = lp.process.pid();
+    let targets: Vec<Arc<Process>> = match pid {
+        p if p > 0 => vec![lp.kernel.processes().get(p).ok_or(Errno::ESRCH)?],
+        0 => lp.group(lp.sig().pgid),
+        -1 => {
+            let table = lp.kernel.processes();
+            table
+                .pids()
+                .into_iter()
+                .filter(|&p| p != 1 && p != me && table.state(p) == Some(ProcState::Running))
+                .filter_map(|p| table.get(p))
+                .collect()
+        }
+        // i32::MIN has no group: -i32::MIN overflows, and Linux says ESRCH.
+        p => lp.group(p.checked_neg().ok_or(Errno::ESRCH)?),
+    };
+    if targets.is_empty() {
+        return Err(Errno::ESRCH.into());
+    }
+    // The caller last: signalling itself may end it.
+    let (me_too, others): (Vec<_>, Vec<_>) = targets.into_iter().partition(|p| p.pid() == me);
+    for t in others.iter().chain(&me_too) {
+        lp.send_signal(t, sig);
+    }
+    Ok(0)
+}
+
+/// Tkill implements Linux syscall tkill(2): one thread per process, so the process.
+pub(super) fn tkill(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.int(0) <= 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    kill(lp, mem, Args([a.raw(0), a.raw(1), 0, 0, 0, 0]))
+}
+
+/// Tgkill implements Linux syscall tgkill(2): `tgkill(tgid, tid, sig)`; a process's only
+/// thread has its pid as tid.
+pub(super) fn tgkill(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    let (tgid, tid) = (a.int(0), a.int(1));
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    signal_arg(a.int(2), true)?;
+    if tgid != tid {
+        return Err(Errno::ESRCH.into());
+    }
+    kill(lp, mem, Args([a.raw(1), a.raw(2), 0, 0, 0, 0]))
+}
