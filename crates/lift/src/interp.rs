@@ -70,7 +70,7 @@ fn sign_bit(size: u32) -> u64 {
 }
 
 fn parity(v: u64) -> bool {
-    (v as u8).count_ones() % 2 == 0
+    (v as u8).count_ones().is_multiple_of(2)
 }
 
 impl<M: GuestMem + AsDynMem + ?Sized> Sem for Interp<'_, M> {
@@ -447,7 +447,7 @@ pub fn set_flags(cpu: &mut Cpu, op: FlagOp, size: u32, a: u64, b: u64, r: u64) {
                 }
             };
             let keep = cpu.rflags & !(flags::CF | flags::OF);
-            cpu.rflags = keep | cf as u64 * flags::CF | of as u64 * flags::OF;
+            cpu.rflags = keep | (cf as u64 * flags::CF) | (of as u64 * flags::OF);
         }
         FlagOp::Mul => {
             // SF and PF from the low half, ZF and AF cleared.
@@ -618,7 +618,7 @@ pub(crate) mod testing {
     }
 
     impl Regs {
-        pub fn to_cpu(&self) -> Cpu {
+        pub fn to_cpu(self) -> Cpu {
             let mut cpu = Cpu::default();
             cpu.gpr[0] = self.rax;
             cpu.gpr[1] = self.rcx;
@@ -702,7 +702,7 @@ pub(crate) mod testing {
                 0 => EDGES[(r >> 8) as usize % 16],
                 1 => EDGES[(r >> 8) as usize % 16] | hi,
                 2 => (r >> 8) % 80,
-                3 => (r >> 8) % 80 | hi,
+                3 => ((r >> 8) % 80) | hi,
                 4 => (r >> 32).wrapping_neg(),
                 _ => self.next(),
             }

@@ -1161,7 +1161,7 @@ mod tests {
                 }
                 *r = rng.regs();
                 // Often a small high part so that the quotient fits.
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     r.rdx = if signed && (r.rax as i64) < 0 {
                         u64::MAX
                     } else {
@@ -1517,7 +1517,7 @@ mod tests {
         diff("cmpxchg8", native!("cmpxchg cl, dl"), ALL);
         diff("cmpxchg16", native!("cmpxchg cx, dx"), ALL);
         let eq_prep = |rng: &mut Rng, r: &mut Regs, _: u64| {
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 r.rcx = r.rax;
             }
         };
@@ -1550,7 +1550,7 @@ mod tests {
         );
         let mem_eq = |rng: &mut Rng, r: &mut Regs, base: u64| {
             r.rsi = base + 64;
-            if rng.next() % 2 == 0 {
+            if rng.next().is_multiple_of(2) {
                 // SAFETY-free: the buffer is ours; read it through the harness
                 // by making rax what it holds is not possible here, so aim
                 // for a small buffer value instead.

@@ -286,10 +286,10 @@ mod tests {
         r.rsi = base + 400 + rng.next() % 64;
         r.rdi = base + 400 + rng.next() % 64;
         r.rcx = rng.next() % 40;
-        if rng.next() % 2 == 0 {
+        if rng.next().is_multiple_of(2) {
             r.flags |= flags::DF;
         }
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             // Often a value that occurs in the buffer, for scas.
             r.rax = 0;
         }
