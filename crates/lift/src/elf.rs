@@ -305,7 +305,7 @@ pub fn parse(data: &[u8]) -> Result<ElfProgram<'_>, LiftError> {
         loads: &loads,
         base,
     };
-    let roots = roots(&header, data, phdrs, dynamic.as_ref(), &mem, entry)?;
+    let roots = roots(header, data, phdrs, dynamic.as_ref(), &mem, entry)?;
 
     Ok(ElfProgram {
         kind,
