@@ -84,10 +84,14 @@ impl Rng {
 /// The input files, in a directory of their own.
 pub struct Fixtures {
     pub dir: PathBuf,
-    /// Lines of a number and words: for `awk`, `sort`, `sed`.
+    /// 400 lines of a number and words: for `sort`.
     pub text: PathBuf,
-    /// 200 KB of half text, half noise: for `sha256sum` and `gzip`.
+    /// Its first 25 lines: for `awk` and `sed` to run to their end.
+    pub short: PathBuf,
+    /// 200 KB of half text, half noise: for `gzip` (capped).
     pub blob: PathBuf,
+    /// Its first 4 KB: for `sha256sum` and `gzip` to run to their end.
+    pub small: PathBuf,
     /// A directory of a few files and a subdirectory: for `ls -la`.
     pub tree: PathBuf,
 }
@@ -116,6 +120,9 @@ pub fn fixtures() -> Fixtures {
     }
     let text_path = dir.join("text.txt");
     fs::write(&text_path, &text).expect("write text.txt");
+    let short: String = text.lines().take(25).flat_map(|l| [l, "\n"]).collect();
+    let short_path = dir.join("short.txt");
+    fs::write(&short_path, short).expect("write short.txt");
 
     let mut blob = Vec::with_capacity(200 * 1024);
     while blob.len() < 200 * 1024 {
@@ -130,6 +137,8 @@ pub fn fixtures() -> Fixtures {
     blob.truncate(200 * 1024);
     let blob_path = dir.join("blob.bin");
     fs::write(&blob_path, &blob).expect("write blob.bin");
+    let small_path = dir.join("small.bin");
+    fs::write(&small_path, &blob[..4096]).expect("write small.bin");
 
     let tree = dir.join("tree");
     fs::create_dir_all(tree.join("sub")).expect("create tree/sub");
@@ -141,7 +150,9 @@ pub fn fixtures() -> Fixtures {
     Fixtures {
         dir,
         text: text_path,
+        short: short_path,
         blob: blob_path,
+        small: small_path,
         tree,
     }
 }

@@ -45,6 +45,21 @@ pub struct Job {
     pub argv: Vec<String>,
     /// At most this many instructions are compared; the process is then killed.
     pub cap: u64,
+    /// A fault injected into the interpreter's state, to test the harness.
+    pub perturb: Option<Perturb>,
+}
+
+/// A deliberate error in the interpreter's state after a given instruction:
+/// the harness must report a divergence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Perturb {
+    /// Flips bit 3 of rsp after instruction #n.
+    Rsp(u64),
+    /// Flips a byte that no instruction writes (the last byte of the
+    /// initial stack, above the strings of the environment) after
+    /// instruction #n: only the compare of writable memory before the next
+    /// system call can see it.
+    StackTop(u64),
 }
 
 /// How the loop treats an instruction the interpreter does not cover or gets
@@ -77,6 +92,17 @@ pub struct Tally {
     pub first: String,
 }
 
+/// How an undefined flag came out.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UndefinedFlag {
+    /// Instructions executed with this flag undefined.
+    pub executed: u64,
+    /// Of those, how often the CPU set it and the interpreter did not.
+    pub cpu_set: u64,
+    /// And how often the CPU cleared it and the interpreter set it.
+    pub cpu_clear: u64,
+}
+
 /// What a run found.
 #[derive(Debug)]
 pub struct Outcome {
@@ -91,9 +117,9 @@ pub struct Outcome {
     pub wrong: BTreeMap<String, Tally>,
     /// Instructions executed that `sem::supported` rejects, by mnemonic.
     pub unsupported: BTreeMap<String, Tally>,
-    /// Undefined flags on which the interpreter differed from this CPU:
-    /// (mnemonic, flags) -> count.
-    pub undefined_seen: BTreeMap<(String, String), u64>,
+    /// Undefined flags: (mnemonic, flag) -> how often and how the
+    /// interpreter differed from this CPU.
+    pub undefined_seen: BTreeMap<(String, String), UndefinedFlag>,
 }
 
 /// The state of one run in progress.
@@ -334,16 +360,33 @@ impl Lockstep {
                 undef::names(diff)
             ));
         }
-        let udiff = (self.regs.eflags ^ self.cpu.rflags) & undefined;
-        if udiff != 0 {
-            *self
-                .out
-                .undefined_seen
-                .entry((
-                    format!("{:?}", insn.mnemonic()).to_lowercase(),
-                    undef::names(udiff),
-                ))
-                .or_default() += 1;
+        if undefined != 0 {
+            let m = format!("{:?}", insn.mnemonic()).to_lowercase();
+            for bit in [
+                flags::CF,
+                flags::PF,
+                flags::AF,
+                flags::ZF,
+                flags::SF,
+                flags::OF,
+            ] {
+                if undefined & bit == 0 {
+                    continue;
+                }
+                let e = self
+                    .out
+                    .undefined_seen
+                    .entry((m.clone(), undef::names(bit)))
+                    .or_default();
+                e.executed += 1;
+                if (self.regs.eflags ^ self.cpu.rflags) & bit != 0 {
+                    if self.regs.eflags & bit != 0 {
+                        e.cpu_set += 1;
+                    } else {
+                        e.cpu_clear += 1;
+                    }
+                }
+            }
         }
         if self.regs.fs_base != self.cpu.fs_base {
             d.push(format!(
@@ -505,6 +548,9 @@ impl Lockstep {
                 }
             };
             self.out.steps += 1;
+            if self.mode == Mode::Survey && self.out.steps % 1_000_000 == 0 {
+                eprintln!("  [{}] {} instructions", self.out.job.name, self.out.steps);
+            }
             if !sem::supported(&insn) {
                 self.note_unsupported(&insn);
             }
@@ -517,6 +563,15 @@ impl Lockstep {
                 self.history.pop_front();
             }
             self.history.push_back(insn);
+            match self.out.job.perturb {
+                Some(Perturb::Rsp(n)) if n == self.out.steps => self.cpu.gpr[gpr::RSP] ^= 8,
+                Some(Perturb::StackTop(n)) if n == self.out.steps => {
+                    let top = self.t.maps().into_iter().find(|m| m.name == "[stack]");
+                    let top = top.expect("the process has a [stack] mapping").end - 1;
+                    self.mem.flip(top);
+                }
+                _ => {}
+            }
         }
     }
 
@@ -655,12 +710,15 @@ impl Lockstep {
         // iteration under single-stepping: step until it is done.
         let repeats =
             insn.is_string_instruction() && (insn.has_rep_prefix() || insn.has_repne_prefix());
-        let mut stop = self.t.step();
-        if repeats {
-            while stop == Stop::Stepped && self.t.regs().rip == insn.ip() {
+        let stop = if repeats && self.regs.rcx > 2 {
+            self.t.run_to(insn.next_ip())
+        } else {
+            let mut stop = self.t.step();
+            while repeats && stop == Stop::Stepped && self.t.regs().rip == insn.ip() {
                 stop = self.t.step();
             }
-        }
+            stop
+        };
         match stop {
             Stop::Stepped => {
                 self.regs = self.t.regs();

@@ -87,6 +87,14 @@ impl PageMem {
         true
     }
 
+    /// Inverts the byte at `addr`, if mapped, without logging a write (for
+    /// the harness's own tests).
+    pub fn flip(&mut self, addr: u64) {
+        if let Some(pg) = self.pages.get_mut(&(addr / PAGE)) {
+            pg.data[(addr % PAGE) as usize] ^= 0xff;
+        }
+    }
+
     /// Brings the page map in line with the tracee's mappings: pages no
     /// longer mapped are dropped, permissions updated, and the contents of
     /// every writable mapping (and of any mapping not seen before) copied.

@@ -21,7 +21,7 @@ mod native;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use lockstep::{End, Job, Mode, Outcome, Tally};
+use lockstep::{End, Job, Mode, Outcome, Perturb, Tally};
 
 /// The whole test must compare at least this many instructions (the issue's
 /// "Done when").
@@ -52,19 +52,31 @@ fn jobs(fx: &fixture::Fixtures) -> Vec<Job> {
             .map(String::from)
             .collect(),
         cap,
+        perturb: None,
     };
-    let (text, blob, tree) = (p(&fx.text), p(&fx.blob), p(&fx.tree));
+    let (text, short, small, tree) = (p(&fx.text), p(&fx.short), p(&fx.small), p(&fx.tree));
+    // Caps: the cheap runs go to their end (exit paths included), the
+    // others stop after a share of the one-million-instruction total.
     vec![
-        job("sha256sum", 250_000, &["sha256sum", &blob]),
-        job("gzip", 250_000, &["gzip", "-c", &blob]),
-        job("sort", 200_000, &["sort", &text]),
+        job("sha256sum", 400_000, &["sha256sum", &small]),
+        job("ls", 250_000, &["ls", "-la", &tree]),
         job(
             "awk",
-            200_000,
-            &["awk", "{s+=$1} END {printf \"%.3f\\n\", s}", &text],
+            400_000,
+            &["awk", "{s+=$1} END {printf \"%.3f\\n\", s}", &short],
         ),
-        job("ls", 150_000, &["ls", "-la", &tree]),
-        job("sed", 150_000, &["sed", "s/a/b/g", &text]),
+        job("sed", 400_000, &["sed", "s/a/b/g", &short]),
+        job("gzip", 150_000, &["gzip", "-c", &small]),
+        job("sort", 150_000, &["sort", &text]),
+        job(
+            "sh",
+            150_000,
+            &[
+                "sh",
+                "-c",
+                "i=0; f() { echo \"$1:$((i * 7 % 13))\"; }; while [ $i -lt 40 ]; do f $i; i=$((i + 1)); done",
+            ],
+        ),
     ]
 }
 
@@ -143,20 +155,34 @@ fn busybox_lockstep_with_the_cpu() {
 
     let mut unsupported = BTreeMap::new();
     let mut wrong = BTreeMap::new();
-    let mut undefined: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut undefined: BTreeMap<(String, String), lockstep::UndefinedFlag> = BTreeMap::new();
     for o in &outcomes {
         merge(&mut unsupported, &o.unsupported, &o.job.name);
         merge(&mut wrong, &o.wrong, &o.job.name);
-        for (k, n) in &o.undefined_seen {
-            *undefined.entry(k.clone()).or_default() += n;
+        for (k, u) in &o.undefined_seen {
+            let e = undefined.entry(k.clone()).or_default();
+            e.executed += u.executed;
+            e.cpu_set += u.cpu_set;
+            e.cpu_clear += u.cpu_clear;
         }
     }
-    if !undefined.is_empty() {
+    let differing: Vec<_> = undefined
+        .iter()
+        .filter(|(_, u)| u.cpu_set + u.cpu_clear > 0)
+        .collect();
+    if !differing.is_empty() {
         println!(
-            "\nundefined flags on which the interpreter differed from this CPU (masked, then copied from the CPU):"
+            "\nundefined flags where the interpreter differed from this CPU (masked, then copied from the CPU):"
         );
-        for ((m, f), n) in &undefined {
-            println!("  {m:<12} {f:<20} {n}");
+        println!(
+            "  {:<10} {:<4} {:>10} {:>14} {:>16}",
+            "mnemonic", "flag", "undefined", "CPU set/int. 0", "CPU clear/int. 1"
+        );
+        for ((m, f), u) in differing {
+            println!(
+                "  {m:<10} {f:<4} {:>10} {:>14} {:>16}",
+                u.executed, u.cpu_set, u.cpu_clear
+            );
         }
     }
     if !unsupported.is_empty() {
@@ -203,4 +229,52 @@ fn busybox_lockstep_with_the_cpu() {
             "only {total} instructions compared; the test must compare at least {MIN_TOTAL}"
         );
     }
+}
+
+/// Runs `ls -la` with a fault injected into the interpreter; the outcome.
+fn perturbed(p: Perturb) -> Option<Outcome> {
+    let busybox = fixture::busybox();
+    let fx = fixture::fixtures();
+    let mut job = jobs(&fx)
+        .into_iter()
+        .find(|j| j.name == "ls")
+        .expect("the ls job");
+    job.cap = 50_000;
+    job.perturb = Some(p);
+    match lockstep::run(&busybox, &job, &env(), &fx.dir, Mode::Strict) {
+        Ok(o) => Some(o),
+        Err(native::SpawnError::PtraceRefused) => {
+            println!("SKIPPED: ptrace(PTRACE_TRACEME) is refused here");
+            None
+        }
+        Err(native::SpawnError::Other(e)) => panic!("could not start ls: {e}"),
+    }
+}
+
+/// The harness is not vacuous: a wrong register is reported at once, at the
+/// next instruction, naming the register.
+#[test]
+fn harness_reports_a_wrong_register() {
+    let Some(o) = perturbed(Perturb::Rsp(1000)) else {
+        return;
+    };
+    let report = o.divergence.unwrap_or_default();
+    println!("{report}");
+    assert_eq!(o.end, End::Diverged);
+    assert_eq!(o.steps, 1001, "reported at the instruction after the fault");
+    assert!(report.contains("rsp: native"), "the report names rsp");
+}
+
+/// Memory no instruction touches again is caught by the compare of writable
+/// memory before the next system call.
+#[test]
+fn harness_reports_wrong_memory() {
+    let Some(o) = perturbed(Perturb::StackTop(1000)) else {
+        return;
+    };
+    let report = o.divergence.unwrap_or_default();
+    println!("{report}");
+    assert_eq!(o.end, End::Diverged);
+    assert!(report.contains("writable memory differs before this system call"));
+    assert!(report.contains("syscall"));
 }

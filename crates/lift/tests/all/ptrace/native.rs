@@ -197,6 +197,36 @@ impl Tracee {
         }
     }
 
+    /// Runs until `addr` (the next instruction of a repeated string
+    /// instruction, which single-stepping would trap after each iteration):
+    /// a breakpoint there, `PTRACE_CONT`, and the original bytes put back.
+    pub fn run_to(&mut self, addr: u64) -> Stop {
+        let mut orig = [0u8; 8];
+        assert_eq!(self.read(addr, &mut orig), 8, "read the code at {addr:#x}");
+        let word = u64::from_le_bytes(orig);
+        self.poke(addr, (word & !0xff) | 0xcc);
+        // SAFETY: pid is our stopped tracee.
+        let r = unsafe { libc::ptrace(libc::PTRACE_CONT, self.pid, 0, 0) };
+        assert!(r == 0, "PTRACE_CONT: {}", errno());
+        let stop = self.wait();
+        if self.gone {
+            return stop;
+        }
+        self.poke(addr, word);
+        if stop != Stop::Signal(libc::SIGTRAP) {
+            return stop;
+        }
+        let mut r = self.regs();
+        assert_eq!(
+            r.rip,
+            addr + 1,
+            "stopped at the breakpoint after the string instruction"
+        );
+        r.rip = addr;
+        self.set_regs(&r);
+        Stop::Stepped
+    }
+
     pub fn regs(&self) -> Regs {
         // SAFETY: an all-zero user_regs_struct is a valid value (plain integers).
         let mut r: Regs = unsafe { std::mem::zeroed() };
