@@ -11,5 +11,7 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=--global-base=872415232");
         // The runtime's own stack: 1 MiB (placed first, below the guest window).
         println!("cargo:rustc-link-arg-bins=-zstack-size=1048576");
+        // A fork child's entry (src/main.rs).
+        println!("cargo:rustc-link-arg-bins=--export=lift_resume");
     }
 }

@@ -15,6 +15,10 @@ mod imports {
         pub fn host_program_id() -> i64;
         #[link_name = "log"]
         pub fn host_log(ptr: i32, len: i32);
+        #[link_name = "fork"]
+        pub fn host_fork(regions: i32, count: i32) -> i64;
+        #[link_name = "resume"]
+        pub fn host_resume() -> i32;
     }
 }
 
@@ -64,6 +68,38 @@ pub fn program_id() -> u64 {
     #[cfg(not(target_arch = "wasm32"))]
     {
         0
+    }
+}
+
+/// Forks this process: the vkernel creates a child process (a copy of the fd
+/// table, cwd, ...) and a new instance whose memory gets a copy of `regions`
+/// (`[start, start + len)` of this memory) before it is dispatched as this
+/// program. Returns the child's pid, or `-errno`.
+pub fn fork(regions: &[(u32, u32)]) -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: the host reads `count` pairs of u32 at `regions`, then the
+        // memory ranges they name, all in this instance's memory.
+        unsafe { imports::host_fork(regions.as_ptr() as usize as i32, regions.len() as i32) }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = regions;
+        -errno::ENOSYS
+    }
+}
+
+/// Whether this instance is the child of a [`fork`], whose memory holds its
+/// parent's state.
+pub fn resumed() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        // SAFETY: a host import without arguments.
+        unsafe { imports::host_resume() == 1 }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        false
     }
 }
 

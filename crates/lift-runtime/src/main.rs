@@ -16,20 +16,68 @@
     unsafe_code,
     reason = "the guest window is linear memory addressed by guest addresses"
 )]
+// No Rust runtime start-up (`lang_start`): wasi-libc's `_start` calls our C
+// `main` directly. A fork child's memory is a copy of its parent's, Rust's
+// start-up state included, and std's start-up refuses to run twice (it sets
+// the main thread once); nothing of it is needed here.
+#![cfg_attr(not(test), no_main)]
 
 mod host;
 mod loader;
 mod process;
 mod window;
 
+use std::sync::atomic::{AtomicPtr, Ordering};
+
 #[cfg(unix)]
 use std::os::unix::ffi::OsStringExt as _;
 #[cfg(target_os = "wasi")]
 use std::os::wasi::ffi::OsStringExt as _;
 
-fn main() {
-    std::process::exit(start());
+/// The entry point wasi-libc's `_start` calls: `__main_void` (it overrides
+/// libc's weak one, which would read argv and call a C `main`; argv comes from
+/// std's own WASI calls instead).
+#[cfg(all(not(test), target_os = "wasi"))]
+#[unsafe(no_mangle)]
+pub extern "C" fn __main_void() -> i32 {
+    start()
 }
+
+/// A fork child's entry, called by the vkernel instead of `_dispatch` once it
+/// has copied the parent's memory into this instance: the process continues
+/// from the parent's state (its fork returning 0). Not through `_start`, whose
+/// start-up state (wasi-libc's, std's) the copy already holds and which refuses
+/// to run twice.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn lift_resume() -> i32 {
+    if !host::resumed() {
+        host::log("lift runtime: lift_resume called in an instance that is not a fork child");
+        return 127;
+    }
+    let p = PROCESS.load(Ordering::Relaxed);
+    if p.is_null() {
+        host::log("lift runtime: resumed after a fork, but the parent's state is missing");
+        return 127;
+    }
+    // SAFETY: the parent stored a leaked `Box<Process>` here before forking and
+    // the vkernel copied the runtime's whole data and heap into this instance,
+    // so the pointer is valid and nothing else refers to it.
+    let proc = unsafe { &mut *p };
+    proc.resume_child();
+    proc.run()
+}
+
+/// Host builds: the program does nothing useful off wasm, but links.
+#[cfg(all(not(test), not(target_os = "wasi")))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+    start()
+}
+
+/// The process, for a fork child: its memory is a copy of the parent's, so
+/// this points at the parent's [`process::Process`], now the child's.
+static PROCESS: AtomicPtr<process::Process> = AtomicPtr::new(std::ptr::null_mut());
 
 fn start() -> i32 {
     let id = host::program_id();
@@ -74,6 +122,8 @@ fn start() -> i32 {
             return 126;
         }
     };
-    let mut proc = process::Process::new(win, cpu, loaded.brk_start);
+    let proc: &'static mut process::Process =
+        Box::leak(Box::new(process::Process::new(win, cpu, loaded.brk_start)));
+    PROCESS.store(proc, Ordering::Relaxed);
     proc.run()
 }

@@ -25,6 +25,29 @@ mod nr {
     pub const ARCH_PRCTL: u64 = 158;
     pub const EXIT_GROUP: u64 = 231;
     pub const PREAD64: u64 = 17;
+    pub const CLONE: u64 = 56;
+    pub const FORK: u64 = 57;
+    pub const VFORK: u64 = 58;
+}
+
+/// `clone` flags the runtime looks at.
+mod clone {
+    pub const VM: u64 = 0x100;
+    pub const VFORK: u64 = 0x4000;
+    pub const THREAD: u64 = 0x1_0000;
+    pub const SETTLS: u64 = 0x8_0000;
+    pub const PARENT_SETTID: u64 = 0x10_0000;
+    pub const CHILD_SETTID: u64 = 0x100_0000;
+}
+
+/// What a fork child must change in the state it inherits, recorded in the
+/// parent before its memory is copied and applied by the child on resume.
+#[derive(Debug, Clone, Copy)]
+pub struct ForkFixup {
+    pub flags: u64,
+    pub stack: u64,
+    pub child_tid: u64,
+    pub tls: u64,
 }
 
 /// The largest heap (brk) a process may grow.
@@ -45,6 +68,8 @@ pub struct Process {
     pub brk: u64,
     /// The highest address mmap may hand out (below the stack).
     pub mmap_top: u64,
+    /// Set while a fork copies this process (see [`ForkFixup`]).
+    pub fork_fixup: Option<ForkFixup>,
 }
 
 impl Process {
@@ -56,7 +81,68 @@ impl Process {
             brk_start,
             brk: brk_start,
             mmap_top: STACK_TOP - STACK_SIZE - PAGE,
+            fork_fixup: None,
         }
+    }
+
+    /// Forks: records what the child changes, has the vkernel copy this
+    /// process (the guest window's mapped pages and the runtime's own data,
+    /// which holds this struct) into a new instance, and answers the parent.
+    fn fork(&mut self, flags: u64, stack: u64, parent_tid: u64, child_tid: u64, tls: u64) -> i64 {
+        if flags & (clone::VM | clone::THREAD) != 0 && flags & clone::VFORK == 0 {
+            // Threads share memory: one instance cannot share its memory with another.
+            host::log("clone of a thread (CLONE_VM/CLONE_THREAD) is not supported");
+            return -ENOSYS;
+        }
+        self.fork_fixup = Some(ForkFixup {
+            flags,
+            stack,
+            child_tid,
+            tls,
+        });
+        let mut regions: Vec<(u32, u32)> = self
+            .win
+            .mapped_runs()
+            .into_iter()
+            .map(|(s, l)| (s as u32, l as u32))
+            .collect();
+        let end = memory_end();
+        regions.push((RUNTIME_DATA as u32, (end - RUNTIME_DATA) as u32));
+        let pid = host::fork(&regions);
+        self.fork_fixup = None;
+        if pid > 0 && flags & clone::PARENT_SETTID != 0 {
+            let _ = recompiler_lift::GuestMem::write(
+                &mut self.win,
+                parent_tid,
+                &(pid as u32).to_le_bytes(),
+            );
+        }
+        pid
+    }
+
+    /// In a fork child: applies the fixup the parent recorded; the child sees
+    /// the fork return 0.
+    pub fn resume_child(&mut self) {
+        let Some(f) = self.fork_fixup.take() else {
+            return;
+        };
+        if f.stack != 0 {
+            self.cpu.gpr[gpr::RSP] = f.stack;
+        }
+        if f.flags & clone::SETTLS != 0 {
+            self.cpu.fs_base = f.tls;
+        }
+        if f.flags & clone::CHILD_SETTID != 0 {
+            let pid = host::syscall(nr::GETPID, [0; 6]);
+            let _ = recompiler_lift::GuestMem::write(
+                &mut self.win,
+                f.child_tid,
+                &(pid as u32).to_le_bytes(),
+            );
+        }
+        self.cpu.gpr[gpr::RAX] = 0;
+        self.cpu.gpr[gpr::RCX] = self.cpu.rip;
+        self.cpu.gpr[gpr::R11] = self.cpu.rflags;
     }
 
     /// Runs until the program exits (the vkernel ends the instance) or a
@@ -133,6 +219,8 @@ impl Process {
             nr::MADVISE => self.madvise(a[0], a[1], a[2]),
             nr::ARCH_PRCTL => self.arch_prctl(a[0], a[1]),
             nr::RT_SIGRETURN => -ENOSYS,
+            nr::FORK | nr::VFORK => self.fork(0, 0, 0, 0, 0),
+            nr::CLONE => self.fork(a[0], a[1], a[2], a[3], a[4]),
             nr::EXIT | nr::EXIT_GROUP => {
                 host::syscall(n, a);
                 // Not reached: the vkernel ends the instance.
@@ -357,6 +445,22 @@ impl Process {
             }
             _ => -EINVAL,
         }
+    }
+}
+
+/// Where the runtime's own data starts: everything from here to the end of
+/// memory is copied by a fork.
+const RUNTIME_DATA: u64 = recompiler_lift::layout::RUNTIME_BASE;
+
+/// The end of this instance's linear memory.
+fn memory_end() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        RUNTIME_DATA
     }
 }
 

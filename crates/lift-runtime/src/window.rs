@@ -105,6 +105,24 @@ impl Window {
             && (start / PAGE..(start + len) / PAGE).all(|p| self.perms[p as usize] & MAPPED == 0)
     }
 
+    /// The runs of mapped pages, as (start, length): what a fork copies.
+    pub fn mapped_runs(&self) -> Vec<(u64, u64)> {
+        let mut runs = Vec::new();
+        let mut p = 0;
+        while p < self.perms.len() {
+            if self.perms[p] & MAPPED == 0 {
+                p += 1;
+                continue;
+            }
+            let start = p;
+            while p < self.perms.len() && self.perms[p] & MAPPED != 0 {
+                p += 1;
+            }
+            runs.push((start as u64 * PAGE, (p - start) as u64 * PAGE));
+        }
+        runs
+    }
+
     /// Maps the page-aligned range with `prot` (`PROT_*`); `exec_ok` marks the
     /// program's own code. The pages keep their contents (zero if they were
     /// unmapped).

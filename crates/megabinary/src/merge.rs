@@ -111,9 +111,9 @@ pub fn merge(
 
 /// Like [`merge`], with `aliases`: extra hash ids, each selecting the program
 /// at an index of `inputs` (`(alias id, input index)`). `_dispatch(alias)` runs
-/// that program, and its memory is also exported as
-/// [`memory_export`]`(alias)`, so a host finds the memory of an alias as of
-/// any program. Lifted ELF programs are aliases of the guest runtime.
+/// that program, and every export of that program is also exported under the
+/// alias's prefix ([`memory_export`]`(alias)` among them), so a host finds the
+/// memory and functions of an alias as of any program. Lifted ELF programs are aliases of the guest runtime.
 pub fn merge_with_aliases(
     inputs: &[MergeInput<'_>],
     aliases: &[(u64, usize)],
@@ -158,25 +158,29 @@ pub fn merge_with_aliases(
         });
     }
     layout.encode_imports(&mut out.imports);
-    let exported_memories = layout.encode_exports(&modules, inputs, &mut out.exports);
+    let exported = layout.encode_exports(&modules, inputs, &mut out.exports);
     for (alias, index) in aliases {
-        // The alias's memory: the export the program's own memory got.
+        // The alias's exports: its program's, under the alias's prefix (its memory
+        // among them).
         let input = inputs.get(*index).ok_or_else(|| {
             MergeError::Template(format!("alias {alias:016x} names no program ({index})"))
         })?;
-        let program_memory = memory_export(input.id);
-        let memory = exported_memories
-            .iter()
-            .find(|(name, _)| *name == program_memory)
-            .map(|(_, m)| *m)
-            .ok_or_else(|| {
-                MergeError::Template(format!(
-                    "alias {alias:016x}: program {} has no memory export",
-                    input.name
-                ))
-            })?;
-        out.exports
-            .export(&memory_export(*alias), ExportKind::Memory, memory);
+        let program_prefix = export_prefix(input.id);
+        let alias_prefix = export_prefix(*alias);
+        let mut has_memory = false;
+        for (name, kind, item) in &exported {
+            if let Some(rest) = name.strip_prefix(&program_prefix) {
+                let alias_name = format!("{alias_prefix}{rest}");
+                has_memory |= alias_name == memory_export(*alias);
+                out.exports.export(&alias_name, *kind, *item);
+            }
+        }
+        if !has_memory {
+            return Err(MergeError::Template(format!(
+                "alias {alias:016x}: program {} has no memory export",
+                input.name
+            )));
+        }
     }
 
     let programs: Vec<MergedProgram> = inputs
@@ -747,8 +751,8 @@ impl Layout {
         modules: &[Parsed<'_>],
         inputs: &[MergeInput<'_>],
         exports: &mut ExportSection,
-    ) -> Vec<(String, u32)> {
-        // Memory exports, by name: aliases re-export them.
+    ) -> Vec<(String, ExportKind, u32)> {
+        // Every export, by name: aliases re-export their program's.
         let mut memories = Vec::new();
         for (m, module) in modules.iter().enumerate() {
             let prefix = if m == 0 {
@@ -776,15 +780,17 @@ impl Layout {
                     ExternalKind::Tag => (ExportKind::Tag, self.tags[m][export.index as usize]),
                 };
                 let name = format!("{prefix}{}", export.name);
-                if kind == ExportKind::Memory {
-                    memories.push((name.clone(), index));
-                }
+                memories.push((name.clone(), kind, index));
                 exports.export(&name, kind, index);
             }
             if m > 0 && module.synthetic_memory {
                 let local = module.memories + module.imported(|t| matches!(t, TypeRef::Memory(_)));
                 let name = memory_export(inputs[m - 1].id);
-                memories.push((name.clone(), self.memories[m][local as usize]));
+                memories.push((
+                    name.clone(),
+                    ExportKind::Memory,
+                    self.memories[m][local as usize],
+                ));
                 exports.export(&name, ExportKind::Memory, self.memories[m][local as usize]);
             }
         }

@@ -22,7 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::abi::process::{SpawnRequest, Spawner, signal};
+use crate::abi::linux::LinuxProcess;
+use crate::abi::process::{ForkImage, SpawnRequest, Spawner, signal};
 use crate::abi::wasi_p1::WasiProcess;
 use crate::container::{LoadedBundle, RuntimeError};
 use crate::engine::{RunEnd, RunRequest};
@@ -224,6 +225,7 @@ impl Launcher {
                 .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
             max_memory_bytes: self.bundle.max_memory_bytes,
             stop: Some(process.interrupt().clone()),
+            resume: None,
         };
         Ok(Launch {
             process,
@@ -242,8 +244,12 @@ impl Launcher {
 
     /// Runs a spawned child to its end (on its own thread), then exits it.
     fn run_child(&self, launch: Launch) {
-        let pid = launch.process.pid();
-        let result = self.bundle.megabinary.run(launch.request);
+        self.run_request(launch.process.pid(), launch.request);
+    }
+
+    /// Runs process `pid`'s request to its end, then exits the process.
+    fn run_request(&self, pid: Pid, request: RunRequest) {
+        let result = self.bundle.megabinary.run(request);
         let signal = self.children().signals.remove(&pid);
         if let RunEnd::StartFailed(why) | RunEnd::Killed(why) = &result.end {
             tracing::debug!(container = %self.id, pid, reason = %why, "spawned process ended");
@@ -335,7 +341,6 @@ impl Spawner for Launcher {
                 .collect(),
             timeout: None,
         };
-        let me = self.me.upgrade().ok_or(Errno::EAGAIN)?;
         let launch = self.launch(Some(parent), spec).map_err(|e| match e {
             RuntimeError::Exec { errno, .. } | RuntimeError::Spawn { errno, .. } => errno,
             // Logged by the gate.
@@ -343,39 +348,9 @@ impl Spawner for Launcher {
             _ => Errno::EIO,
         })?;
         let child = Arc::clone(&launch.process);
-        let pid = child.pid();
-        let mut children = self.children();
-        children.unreaped.insert(pid, Arc::downgrade(&child));
-        // A parent being stopped (Container::stop_all, kill) starts nothing: checked
-        // under the lock `interrupt_spawned` takes, so a stop either sees this child or
-        // has already marked the parent.
-        if parent.interrupt().is_interrupted() {
-            drop(children);
-            drop(launch);
-            self.abandon(Some(parent), &child);
-            return Err(Errno::EINTR);
-        }
-        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut children.threads)
-            .into_iter()
-            .partition(|t| t.is_finished());
-        children.threads = running;
-        let started = std::thread::Builder::new()
-            .name(format!("{} pid {pid}", self.id))
-            .spawn(move || me.run_child(launch));
-        match started {
-            Ok(handle) => children.threads.push(handle),
-            Err(_) => {
-                drop(children);
-                self.abandon(Some(parent), &child);
-                return Err(Errno::EAGAIN);
-            }
-        }
-        drop(children);
-        for t in done {
-            let _ = t.join();
-        }
-        tracing::debug!(container = %self.id, parent = parent.pid(), pid, "spawned");
-        Ok(pid)
+        self.start(parent, &child, move |me| me.run_child(launch))?;
+        tracing::debug!(container = %self.id, parent = parent.pid(), pid = child.pid(), "spawned");
+        Ok(child.pid())
     }
 
     fn terminate(&self, target: &Arc<Process>, sig: u8) {
@@ -385,6 +360,82 @@ impl Spawner for Launcher {
         }
         drop(children);
         target.interrupt().interrupt();
+    }
+
+    fn fork(
+        &self,
+        parent: &Arc<Process>,
+        child: Arc<Process>,
+        image: ForkImage,
+        linux: Box<LinuxProcess>,
+    ) -> KResult<Pid> {
+        let me = self.me.upgrade().ok_or(Errno::EAGAIN)?;
+        let host = match WasiProcess::new(Arc::clone(&self.kernel), Arc::clone(&child)) {
+            Ok(host) => host.with_spawner(me).with_linux(linux),
+            Err(errno) => {
+                self.abandon(Some(parent), &child);
+                return Err(errno);
+            }
+        };
+        let pid = child.pid();
+        let request = RunRequest {
+            host: Box::new(host),
+            dispatch_id: image.dispatch_id,
+            memory_export: image.memory_export.clone(),
+            argv: child.argv(),
+            deadline_ticks: None,
+            max_memory_bytes: self.bundle.max_memory_bytes,
+            stop: Some(child.interrupt().clone()),
+            resume: Some(image),
+        };
+        self.start(parent, &child, move |me| me.run_request(pid, request))?;
+        tracing::debug!(container = %self.id, parent = parent.pid(), pid, "forked");
+        Ok(pid)
+    }
+}
+
+impl Launcher {
+    /// Starts `child` (made for `parent`, not yet running) on a thread of its own that
+    /// runs `body`, with the bookkeeping every spawned process needs.
+    fn start(
+        &self,
+        parent: &Arc<Process>,
+        child: &Arc<Process>,
+        body: impl FnOnce(Arc<Launcher>) + Send + 'static,
+    ) -> KResult<()> {
+        let me = self.me.upgrade().ok_or(Errno::EAGAIN)?;
+        let pid = child.pid();
+        let mut children = self.children();
+        children.unreaped.insert(pid, Arc::downgrade(child));
+        // A parent being stopped (Container::stop_all, kill) starts nothing: checked
+        // under the lock `interrupt_spawned` takes, so a stop either sees this child or
+        // has already marked the parent.
+        if parent.interrupt().is_interrupted() {
+            drop(children);
+            drop(body); // the child's host and fds, before it is reaped
+            self.abandon(Some(parent), child);
+            return Err(Errno::EINTR);
+        }
+        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut children.threads)
+            .into_iter()
+            .partition(|t| t.is_finished());
+        children.threads = running;
+        let started = std::thread::Builder::new()
+            .name(format!("{} pid {pid}", self.id))
+            .spawn(move || body(me));
+        match started {
+            Ok(handle) => children.threads.push(handle),
+            Err(_) => {
+                drop(children);
+                self.abandon(Some(parent), child);
+                return Err(Errno::EAGAIN);
+            }
+        }
+        drop(children);
+        for t in done {
+            let _ = t.join();
+        }
+        Ok(())
     }
 }
 

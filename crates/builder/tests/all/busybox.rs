@@ -81,6 +81,7 @@ const SMOKE: &[Case] = &[
     case(&["ls", "tree"]),
     case(&["ls", "-R", "tree"]),
     case(&["find", "tree", "-name", "*.txt"]),
+    case(&["sh", "-c", "echo one; echo two | cat; exit 3"]),
     case(&["cat", "missing.txt"]),
     case(&["nosuchapplet"]),
 ];

@@ -53,7 +53,8 @@ pub fn standard_image(dir: &Path) -> Image {
         put(
             root,
             "/usr/bin/native-tool",
-            &std::fs::read("/bin/busybox").unwrap_or_else(|_| b"\x7fELF\x02\x01\x01".to_vec()),
+            // A dynamically linked ELF program: recorded, not lifted, not runnable.
+            &std::fs::read("/bin/ls").unwrap_or_else(|_| b"\x7fELF\x02\x01\x01".to_vec()),
             0o755,
         );
         std::fs::remove_file(root.join("etc/scratch")).unwrap();

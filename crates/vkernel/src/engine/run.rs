@@ -27,6 +27,10 @@ pub struct GuestState {
     limits: StoreLimits,
     /// The id `_dispatch` is called with (`recompiler_linux_v1.program_id`).
     dispatch_id: u64,
+    /// The export of the dispatched program's memory (a fork child gets the same).
+    memory_export: String,
+    /// Whether this instance is a fork child (`recompiler_linux_v1.resume`).
+    resumed: bool,
 }
 
 /// `proc_exit` unwinding out of the guest.
@@ -75,6 +79,9 @@ pub struct RunRequest {
     /// host call or epoch tick (so a loop that never calls the host stops too)
     /// and the run ends [`RunEnd::Killed`].
     pub stop: Option<Interrupt>,
+    /// A fork child's memory: written into the program's memory after instantiation,
+    /// before `_dispatch` (see `recompiler_linux_v1.fork`).
+    pub resume: Option<crate::abi::process::ForkImage>,
 }
 
 /// How a process ended.
@@ -157,6 +164,8 @@ impl LoadedMegabinary {
                 memory: None,
                 limits,
                 dispatch_id: req.dispatch_id,
+                memory_export: req.memory_export.clone(),
+                resumed: req.resume.is_some(),
             },
         );
         store.limiter(|s| &mut s.limits);
@@ -227,6 +236,28 @@ impl LoadedMegabinary {
                 .get_typed_func::<(i64, i32, i32), i32>(&mut store, "_dispatch")
                 .map_err(|_| "the megabinary has no `_dispatch`")?;
             store.data_mut().memory = instance.get_memory(&mut store, &req.memory_export);
+            if let Some(image) = &req.resume {
+                // A fork child: the parent's regions, in a memory as large as its.
+                let program = store
+                    .data()
+                    .memory
+                    .ok_or("a fork child's program has no memory export")?;
+                let have = program.data_size(&store);
+                if image.memory_size > have {
+                    let pages = (image.memory_size - have).div_ceil(65536) as u64;
+                    program
+                        .grow(&mut store, pages)
+                        .map_err(|_| "a fork child's memory cannot grow to its parent's size")?;
+                }
+                let data = program.data_mut(&mut store);
+                for (start, bytes) in &image.regions {
+                    let start = *start as usize;
+                    let Some(dst) = data.get_mut(start..start + bytes.len()) else {
+                        return Err("a fork region lies outside the child's memory");
+                    };
+                    dst.copy_from_slice(bytes);
+                }
+            }
             let size: usize = req.argv.iter().map(|a| 4 + a.len() + 1).sum();
             let size = i32::try_from(size).map_err(|_| "argv too large")?;
             let base = match buffer.call(&mut store, size) {
@@ -248,6 +279,14 @@ impl LoadedMegabinary {
             memory
                 .write(&mut store, base as usize, &bytes)
                 .map_err(|_| "argv outside the dispatcher's memory")?;
+            if let Some(image) = &req.resume {
+                // A fork child continues its parent's state: its own entry, not
+                // `_dispatch` (which would start the program afresh).
+                let resume = instance
+                    .get_typed_func::<(), i32>(&mut store, &image.entry_export)
+                    .map_err(|_| "a fork child's program has no resume entry")?;
+                return Ok(resume.call(&mut store, ()));
+            }
             Ok(dispatch.call(
                 &mut store,
                 (req.dispatch_id as i64, req.argv.len() as i32, base as i32),
@@ -301,6 +340,31 @@ fn define_linux(linker: &mut Linker<GuestState>) -> Result<(), EngineError> {
             },
         )
         .map_err(defining("syscall"))?;
+    linker
+        .func_wrap(
+            module,
+            "fork",
+            |mut caller: Caller<'_, GuestState>,
+             regions: i32,
+             count: i32|
+             -> wasmtime::Result<i64> {
+                let Some(memory) = caller.data().memory else {
+                    return Err(Killed("fork before a program was dispatched".into()).into());
+                };
+                let (bytes, state) = memory.data_and_store_mut(&mut caller);
+                let (id, export) = (state.dispatch_id, state.memory_export.clone());
+                let Some(linux) = state.host.linux() else {
+                    return Ok(-38); // ENOSYS: this host has no Linux ABI.
+                };
+                Ok(linux.fork(bytes, regions as u32, count as u32, id, &export))
+            },
+        )
+        .map_err(defining("fork"))?;
+    linker
+        .func_wrap(module, "resume", |caller: Caller<'_, GuestState>| -> i32 {
+            caller.data().resumed as i32
+        })
+        .map_err(defining("resume"))?;
     linker
         .func_wrap(
             module,
@@ -477,6 +541,7 @@ mod tests {
             deadline_ticks: None,
             max_memory_bytes: 64 << 20,
             stop: None,
+            resume: None,
         }
     }
 

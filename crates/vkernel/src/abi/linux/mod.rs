@@ -16,6 +16,10 @@
 //! syscall(nr: i64, a0..a5: i64) -> i64   Linux semantics: result or -errno
 //! program_id() -> i64                    the hash id `_dispatch` was called with
 //! log(ptr: i32, len: i32)                a UTF-8 line from the runtime, logged here
+//! fork(regions: i32, count: i32) -> i64  fork this process; the child's instance gets
+//!                                        a copy of the regions ({start, len: u32} pairs)
+//! resume() -> i32                        1 in a fork child's instance (its memory holds
+//!                                        the parent's state), else 0
 //! ```
 //!
 //! The engine answers `program_id` itself and hands `syscall` and `log` to the
@@ -71,11 +75,17 @@ pub const FUNCS: &[(&str, &[Ty], Option<Ty>)] = &[
     ("syscall", &[I64; 7], Some(I64)),
     ("program_id", &[], Some(I64)),
     ("log", &[I32, I32], None),
+    ("fork", &[I32, I32], Some(I64)),
+    ("resume", &[], Some(I32)),
 ];
 
 /// Distinct unsupported syscall numbers logged per process image; past this, no more
 /// are (a guest calling every number cannot grow the set without bound).
 const MAX_WARNED: usize = 512;
+
+/// Most regions one fork copies (the runtime sends the runs of mapped guest pages
+/// and its own data): bounds the table read from guest memory.
+pub const MAX_FORK_REGIONS: u32 = 1 << 16;
 
 /// The longest line `log` takes from the runtime; the rest is cut.
 pub const MAX_LOG_LINE: usize = 4096;
@@ -224,6 +234,63 @@ impl LinuxProcess {
 
     pub fn pid(&self) -> Pid {
         self.process.pid()
+    }
+
+    /// Fork implements the runtime's `fork(regions, count)` import (Linux fork(2),
+    /// vfork(2) and clone(2) without `CLONE_VM` for a lifted program): a kernel child of
+    /// this process, this Linux state copied as Linux copies it ([`Self::forked`]), and
+    /// a new instance of `dispatch_id` whose memory gets the `count` regions
+    /// (`{start: u32, len: u32}` pairs at `regions` in `memory`) of this memory. Returns
+    /// the child's pid or `-errno` (`EFAULT` for a region outside memory, `ENOSYS`
+    /// without a spawner, `EAGAIN` when the process table is full).
+    pub fn fork(
+        &mut self,
+        memory: &[u8],
+        regions: u32,
+        count: u32,
+        dispatch_id: u64,
+        memory_export: &str,
+    ) -> i64 {
+        let errno = |e: Errno| -i64::from(e.as_i32());
+        let Some(spawner) = self.spawner.clone() else {
+            return errno(Errno::ENOSYS);
+        };
+        if count > MAX_FORK_REGIONS {
+            return errno(Errno::EINVAL);
+        }
+        let table = regions as usize;
+        let Some(pairs) = memory.get(table..table.saturating_add(8 * count as usize)) else {
+            return errno(Errno::EFAULT);
+        };
+        let mut copied = Vec::with_capacity(count as usize);
+        for pair in pairs.chunks_exact(8) {
+            let start = u32::from_le_bytes([pair[0], pair[1], pair[2], pair[3]]);
+            let len = u32::from_le_bytes([pair[4], pair[5], pair[6], pair[7]]) as usize;
+            let Some(bytes) = memory.get(start as usize..(start as usize).saturating_add(len))
+            else {
+                return errno(Errno::EFAULT);
+            };
+            copied.push((start, bytes.to_vec()));
+        }
+        let child = match self.kernel.fork(&self.process) {
+            Ok(c) => c,
+            Err(e) => return errno(e),
+        };
+        let linux = Box::new(self.forked(Arc::clone(&child)));
+        // Exports of a program share its prefix (`prog.<id>.`): the memory's and the
+        // runtime's fork entry.
+        let prefix = memory_export.strip_suffix("memory").unwrap_or_default();
+        let image = super::process::ForkImage {
+            dispatch_id,
+            memory_export: memory_export.to_string(),
+            entry_export: format!("{prefix}lift_resume"),
+            memory_size: memory.len(),
+            regions: copied,
+        };
+        match spawner.fork(&self.process, child, image, linux) {
+            Ok(pid) => i64::from(pid),
+            Err(e) => errno(e),
+        }
     }
 
     pub fn process(&self) -> &Arc<Process> {

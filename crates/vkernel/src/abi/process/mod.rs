@@ -126,4 +126,37 @@ pub trait Spawner: Send + Sync + 'static {
     /// Ends `target` as if by the terminating signal `sig`: its blocking calls return, its
     /// guest stops at the next host call or epoch tick, and its wait status says `sig`.
     fn terminate(&self, target: &Arc<Process>, sig: u8);
+
+    /// Forks `parent` (a lifted program calling fork/vfork/clone): a child process with
+    /// a copy of the parent's kernel state (`kernel::Kernel::fork`), its Linux state
+    /// `linux`, and a new instance of the same program whose memory gets `image`'s
+    /// regions before it is dispatched; the child's runtime then resumes from that
+    /// state. Returns the child's pid. No gate: the child runs the code the parent was
+    /// allowed to run.
+    fn fork(
+        &self,
+        parent: &Arc<Process>,
+        child: Arc<Process>,
+        image: ForkImage,
+        linux: Box<crate::abi::linux::LinuxProcess>,
+    ) -> KResult<Pid> {
+        let _ = (parent, child, image, linux);
+        Err(crate::kernel::Errno::ENOSYS)
+    }
+}
+
+/// A forked instance's memory: what the parent's runtime asked to copy.
+#[derive(Debug, Clone, Default)]
+pub struct ForkImage {
+    /// The program to dispatch in the child (the parent's).
+    pub dispatch_id: u64,
+    /// Its memory's export name.
+    pub memory_export: String,
+    /// The export the child's instance is started with instead of `_dispatch`
+    /// (the runtime's `lift_resume`, under the program's prefix).
+    pub entry_export: String,
+    /// The size the child's memory is grown to before the copy.
+    pub memory_size: usize,
+    /// `(offset, bytes)` to write into the child's memory.
+    pub regions: Vec<(u32, Vec<u8>)>,
 }

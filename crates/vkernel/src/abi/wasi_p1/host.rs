@@ -183,6 +183,13 @@ impl WasiProcess {
         self
     }
 
+    /// Starts with `linux` as its Linux ABI state (a fork child inherits its parent's;
+    /// see `LinuxProcess::forked`).
+    pub fn with_linux(mut self, linux: Box<crate::abi::linux::LinuxProcess>) -> WasiProcess {
+        self.linux = Some(linux);
+        self
+    }
+
     pub fn kernel(&self) -> &Arc<Kernel> {
         &self.kernel
     }
