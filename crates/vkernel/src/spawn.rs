@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::abi::linux::LinuxProcess;
-use crate::abi::process::{ForkImage, SpawnRequest, Spawner, signal};
+use crate::abi::process::{ExecAllowed, ForkImage, SpawnRequest, Spawner, signal};
 use crate::abi::wasi_p1::WasiProcess;
 use crate::container::{LoadedBundle, RuntimeError};
 use crate::engine::{RunEnd, RunRequest};
@@ -360,6 +360,19 @@ impl Spawner for Launcher {
         }
         drop(children);
         target.interrupt().interrupt();
+    }
+
+    fn check_exec(&self, process: &Arc<Process>, path: &[u8]) -> KResult<ExecAllowed> {
+        match Launcher::check_exec(self, &process.cwd(), path) {
+            Ok((allowed, _)) => Ok(ExecAllowed {
+                dispatch_id: allowed.dispatch_id,
+                memory_export: allowed.memory,
+            }),
+            Err(RuntimeError::Exec { errno, .. } | RuntimeError::Spawn { errno, .. }) => Err(errno),
+            // Logged by the gate.
+            Err(RuntimeError::Denied(_)) => Err(Errno::EACCES),
+            Err(_) => Err(Errno::EIO),
+        }
     }
 
     fn fork(

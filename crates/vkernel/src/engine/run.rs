@@ -15,7 +15,7 @@ use wasmtime::{
 
 use super::EngineError;
 use crate::abi::linux;
-use crate::abi::wasi_p1::{HostExit, Ty, WasiHost};
+use crate::abi::wasi_p1::{ExecTarget, HostExit, Ty, WasiHost};
 use crate::abi::{HOST_MODULES, MAX_PARAMS, returns_nothing};
 use crate::kernel::Interrupt;
 
@@ -150,8 +150,43 @@ impl LoadedMegabinary {
     }
 
     /// Starts and runs one process to its end, on the calling thread.
-    pub fn run(&self, req: RunRequest) -> RunResult {
+    pub fn run(&self, mut req: RunRequest) -> RunResult {
+        // A process that execs ends its instance and goes on in a new one, of the
+        // program the gate allowed, with the same host (pid, fds, ...).
+        let mut instantiate = Duration::ZERO;
+        let mut run = Duration::ZERO;
+        loop {
+            let (result, exec) = self.run_image(req);
+            instantiate += result.instantiate;
+            run += result.run;
+            let Some((target, host)) = exec else {
+                return RunResult {
+                    end: result.end,
+                    instantiate,
+                    run,
+                };
+            };
+            req = RunRequest {
+                host,
+                dispatch_id: target.dispatch_id,
+                memory_export: target.memory_export,
+                argv: target.argv,
+                // The limit starts again for the new image (the host can still stop it).
+                deadline_ticks: target.deadline_ticks,
+                max_memory_bytes: target.max_memory_bytes,
+                stop: target.stop,
+                resume: None,
+            };
+        }
+    }
+
+    /// Runs one program image of a process: to its end, or to an `execve`, which
+    /// returns the new image with the process's host.
+    fn run_image(&self, req: RunRequest) -> (RunResult, Option<(ExecContinue, Box<dyn WasiHost>)>) {
         let started = Instant::now();
+        let deadline_ticks = req.deadline_ticks;
+        let max_memory_bytes = req.max_memory_bytes;
+        let stop_token = req.stop.clone();
         let engine = self.pre.module().engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(req.max_memory_bytes)
@@ -220,7 +255,7 @@ impl LoadedMegabinary {
                 } else {
                     RunEnd::StartFailed(format!("{e:#}"))
                 };
-                return result(end, started.elapsed(), Duration::ZERO);
+                return (result(end, started.elapsed(), Duration::ZERO), None);
             }
         };
         let instantiate = started.elapsed();
@@ -296,11 +331,48 @@ impl LoadedMegabinary {
             Err(reason) => RunEnd::StartFailed(reason.to_string()),
             Ok(Ok(status)) if status >= 0 => RunEnd::Exited(status),
             Ok(Ok(refused)) => RunEnd::DispatchRefused(refused),
-            Ok(Err(e)) => classify(e),
+            Ok(Err(e)) => match e.downcast::<ExecRequested>() {
+                Ok(ExecRequested(target)) => {
+                    let done = result(RunEnd::Exited(0), instantiate, run_started.elapsed());
+                    let host = store.into_data().host;
+                    let next = ExecContinue {
+                        dispatch_id: target.dispatch_id,
+                        memory_export: target.memory_export,
+                        argv: target.argv,
+                        max_memory_bytes,
+                        stop: stop_token,
+                        deadline_ticks,
+                    };
+                    return (done, Some((next, host)));
+                }
+                Err(e) => classify(e),
+            },
         };
-        result(end, instantiate, run_started.elapsed())
+        (result(end, instantiate, run_started.elapsed()), None)
     }
 }
+
+/// The next image of a process that called `execve`.
+struct ExecContinue {
+    dispatch_id: u64,
+    memory_export: String,
+    argv: Vec<Vec<u8>>,
+    max_memory_bytes: usize,
+    stop: Option<Interrupt>,
+    deadline_ticks: Option<u64>,
+}
+
+/// `execve` unwinding out of the guest: the process goes on as `target`.
+#[derive(Debug)]
+struct ExecRequested(Box<ExecTarget>);
+
+impl std::fmt::Display for ExecRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "execve of program {:016x}", self.0.dispatch_id)
+    }
+}
+
+impl std::error::Error for ExecRequested {}
 
 /// Defines `recompiler_linux_v1` (see [`crate::abi::linux`]) for every guest: its
 /// `syscall` takes and returns `i64`s, unlike the numbered [`HOST_MODULES`], so its three
@@ -399,6 +471,7 @@ fn host_exit(x: HostExit) -> wasmtime::Error {
     match x {
         HostExit::Exit(code) => ProcExit(code).into(),
         HostExit::Kill(why) => Killed(why).into(),
+        HostExit::Exec(target) => ExecRequested(target).into(),
     }
 }
 
@@ -448,8 +521,7 @@ fn host_call(
             }
             Ok(())
         }
-        Err(HostExit::Exit(code)) => Err(ProcExit(code).into()),
-        Err(HostExit::Kill(why)) => Err(Killed(why).into()),
+        Err(x) => Err(host_exit(x)),
     }
 }
 

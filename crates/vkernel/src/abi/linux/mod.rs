@@ -236,6 +236,30 @@ impl LinuxProcess {
         self.process.pid()
     }
 
+    /// What Linux resets when a process execs `path`: caught signals go back to their
+    /// default action (ignored ones stay ignored, the mask and pending set stay), the
+    /// alternate stack is dropped, the CPU clocks and the unsupported-call log start
+    /// again, and the name (`comm`) is the new file's.
+    fn exec_image(&mut self, path: &[u8]) {
+        {
+            let mut st = self.sig();
+            for action in st.actions.iter_mut() {
+                if action.handler != signal::SIG_IGN {
+                    *action = signal::SigAction::default();
+                }
+            }
+            st.altstack = signal::AltStack {
+                sp: 0,
+                flags: signal::SS_DISABLE,
+                size: 0,
+            };
+        }
+        self.started = Instant::now();
+        self.warned.clear();
+        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        self.comm = base[..base.len().min(15)].to_vec();
+    }
+
     /// Fork implements the runtime's `fork(regions, count)` import (Linux fork(2),
     /// vfork(2) and clone(2) without `CLONE_VM` for a lifted program): a kernel child of
     /// this process, this Linux state copied as Linux copies it ([`Self::forked`]), and

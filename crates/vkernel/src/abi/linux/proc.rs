@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::memory::Mem;
 use super::{Args, Fail, LinuxProcess, SysResult, signal, structs, time};
-use crate::abi::wasi_p1::HostExit;
+use crate::abi::wasi_p1::{ExecTarget, HostExit};
 use crate::kernel::{Errno, ExitStatus, KResult, Kernel, Pid, ProcState, WaitFor};
 
 /// The number of resource limits (`RLIM_NLIMITS`).
@@ -281,6 +281,88 @@ pub(super) fn setsid(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> Sys
 /// process) with the status's low 8 bits.
 pub(super) fn exit(_lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysResult {
     Err(Fail::Exit(HostExit::Exit(a.int(0) & 0xff)))
+}
+
+/// The most bytes of argv and environment strings (with their pointers) an `execve`
+/// takes, as Linux's default `ARG_MAX` (a quarter of an 8 MiB stack).
+const ARG_MAX: usize = 2 << 20;
+
+/// Reads a NULL-terminated array of string pointers (`argv`, `envp`) at `addr` (NULL:
+/// empty); `E2BIG` past [`ARG_MAX`] bytes in all.
+fn string_array(mem: &Mem<'_>, addr: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    for i in 0.. {
+        let ptr = mem.u64(addr + 8 * i)?;
+        if ptr == 0 {
+            break;
+        }
+        let s = mem.cstr(ptr, *budget)?;
+        let cost = s.len() + 1 + 8;
+        if cost > *budget {
+            return Err(Errno::E2BIG);
+        }
+        *budget -= cost;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// Execve implements Linux syscall execve(2) (and execveat(2) with a path): the exec
+/// gate (through the container's launcher, as a spawn) decides what may run; the kernel
+/// process takes the new argv and environment and closes its close-on-exec fds; caught
+/// signals go back to their default action (ignored ones stay ignored); and the
+/// process goes on in a new instance of the allowed program (the engine's part). A
+/// denied program is `EACCES`, as Linux answers a file without execute permission.
+pub(super) fn execve(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    exec_common(lp, mem, a.ptr(0), a.ptr(1), a.ptr(2))
+}
+
+/// Execveat implements Linux syscall execveat(2) for an absolute path, or a path
+/// relative to `AT_FDCWD`; a directory fd or `AT_EMPTY_PATH` is `ENOSYS`.
+pub(super) fn execveat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    const AT_FDCWD: i32 = -100;
+    let path = mem.path(a.ptr(1))?;
+    if a.int(0) != AT_FDCWD && path.first() != Some(&b'/') {
+        return Err(Errno::ENOSYS.into());
+    }
+    exec_common(lp, mem, a.ptr(1), a.ptr(2), a.ptr(3))
+}
+
+fn exec_common(
+    lp: &mut LinuxProcess,
+    mem: &mut Mem<'_>,
+    path: u64,
+    argv: u64,
+    envp: u64,
+) -> SysResult {
+    let path = mem.path(path)?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT.into());
+    }
+    let mut budget = ARG_MAX;
+    let argv = string_array(mem, argv, &mut budget)?;
+    let envp = string_array(mem, envp, &mut budget)?;
+    let Some(spawner) = lp.spawner.clone() else {
+        return Err(Errno::ENOSYS.into());
+    };
+    let allowed = spawner.check_exec(&lp.process, &path)?;
+    let env: Vec<(Vec<u8>, Vec<u8>)> = envp
+        .into_iter()
+        .map(|kv| match kv.iter().position(|&b| b == b'=') {
+            Some(i) => (kv[..i].to_vec(), kv[i + 1..].to_vec()),
+            None => (kv, Vec::new()),
+        })
+        .collect();
+    lp.process.execve(argv.clone(), env);
+    lp.exec_image(&path);
+    Err(Fail::Exit(HostExit::Exec(Box::new(ExecTarget {
+        dispatch_id: allowed.dispatch_id,
+        memory_export: allowed.memory_export,
+        argv,
+    }))))
 }
 
 /// `wait4`/`waitid` option bits.

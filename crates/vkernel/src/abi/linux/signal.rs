@@ -52,7 +52,7 @@ pub const SIG_IGN: u64 = 1;
 
 /// `sigaltstack` flags.
 const SS_ONSTACK: i32 = 1;
-const SS_DISABLE: i32 = 2;
+pub const SS_DISABLE: i32 = 2;
 const SS_AUTODISARM: i32 = 1 << 31;
 /// The smallest alternate stack Linux accepts (`MINSIGSTKSZ`).
 const MINSIGSTKSZ: u64 = 2048;

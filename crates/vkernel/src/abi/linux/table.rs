@@ -122,8 +122,7 @@ const MQ: &str = "no POSIX message queues";
 const AIO: &str = "no asynchronous I/O";
 const XATTR: &str = "no extended attributes";
 const PRIV: &str = "a container may not do this (EPERM-class operation; not offered)";
-const FORK: &str = "TODO: needs the engine (a new instance with a copy of the caller's memory and runtime state, resumed with rax = 0)";
-const EXEC: &str = "TODO: needs the engine and the exec gate";
+const FORK: &str = "in the runtime: it asks recompiler_linux_v1.fork to copy the process (guest pages and runtime state) into a new instance, which resumes with rax = 0; clone with CLONE_VM (threads) is ENOSYS";
 const DELIVERY: &str =
     "TODO: signal delivery to handlers needs the runtime (frames on the guest stack)";
 const FDKINDS: &str = "no such kind of file in the kernel core yet";
@@ -216,10 +215,15 @@ pub static SYSCALLS: &[Syscall] = &[
     no(53, "socketpair", NET),
     no(54, "setsockopt", NET),
     no(55, "getsockopt", NET),
-    no(56, "clone", FORK),
-    no(57, "fork", FORK),
-    no(58, "vfork", FORK),
-    no(59, "execve", EXEC),
+    runtime(56, "clone", FORK),
+    runtime(57, "fork", FORK),
+    runtime(58, "vfork", FORK),
+    partial(
+        59,
+        "execve",
+        proc::execve,
+        "through the exec gate; the process goes on in a new instance of the allowed program (lifted or WASM); denied is EACCES",
+    ),
     full(60, "exit", proc::exit),
     partial(
         61,
@@ -784,7 +788,12 @@ pub static SYSCALLS: &[Syscall] = &[
     ),
     no(320, "kexec_file_load", PRIV),
     no(321, "bpf", PRIV),
-    no(322, "execveat", EXEC),
+    partial(
+        322,
+        "execveat",
+        proc::execveat,
+        "an absolute path or AT_FDCWD only; a directory fd or AT_EMPTY_PATH is ENOSYS",
+    ),
     no(323, "userfaultfd", MM),
     no(
         324,
@@ -836,7 +845,11 @@ pub static SYSCALLS: &[Syscall] = &[
     no(432, "fsmount", PRIV),
     no(433, "fspick", PRIV),
     no(434, "pidfd_open", FDKINDS),
-    no(435, "clone3", FORK),
+    no(
+        435,
+        "clone3",
+        "threads and clone3-based spawning are not supported; glibc falls back to clone",
+    ),
     full(436, "close_range", io::close_range),
     no(
         437,

@@ -133,6 +133,13 @@ pub trait Spawner: Send + Sync + 'static {
     /// regions before it is dispatched; the child's runtime then resumes from that
     /// state. Returns the child's pid. No gate: the child runs the code the parent was
     /// allowed to run.
+    /// The exec gate for `path` (relative to `process`'s cwd), exactly as for a spawn:
+    /// what may run, or `EACCES` (denied, logged), `ENOENT`, `ENOTDIR`, ...
+    fn check_exec(&self, process: &Arc<Process>, path: &[u8]) -> KResult<ExecAllowed> {
+        let _ = (process, path);
+        Err(crate::kernel::Errno::ENOSYS)
+    }
+
     fn fork(
         &self,
         parent: &Arc<Process>,
@@ -143,6 +150,13 @@ pub trait Spawner: Send + Sync + 'static {
         let _ = (parent, child, image, linux);
         Err(crate::kernel::Errno::ENOSYS)
     }
+}
+
+/// What the exec gate allowed for an `execve`: the program and its memory export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecAllowed {
+    pub dispatch_id: u64,
+    pub memory_export: String,
 }
 
 /// A forked instance's memory: what the parent's runtime asked to copy.

@@ -97,6 +97,20 @@ pub enum HostExit {
     Exit(i32),
     /// The process must stop now (killed, or the host failed); the message says why.
     Kill(String),
+    /// `execve` (a lifted program's): the gate allowed `target`; the process's kernel
+    /// state is already the new image's (argv, environment, close-on-exec fds closed),
+    /// and it goes on in a new instance of `target`'s program.
+    Exec(Box<ExecTarget>),
+}
+
+/// The program a process goes on with after `execve`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecTarget {
+    pub dispatch_id: u64,
+    /// The export of its memory.
+    pub memory_export: String,
+    /// argv, `argv[0]` included.
+    pub argv: Vec<Vec<u8>>,
 }
 
 /// A process's WASI preview1 host: implemented on the kernel core.

@@ -1307,6 +1307,7 @@ fn random_calls_never_panic() {
             ),
             Err(HostExit::Exit(_)) => assert_eq!(name, "proc_exit"),
             Err(HostExit::Kill(_)) => {}
+            Err(HostExit::Exec(t)) => panic!("{name} is not an exec: {t:?}"),
         }
     }
     // The kernel is still consistent: the root preopen may have been closed or moved,
