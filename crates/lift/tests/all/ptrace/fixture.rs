@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The path of Debian's static busybox, downloaded with `apt-get download
 /// busybox-static` and unpacked with `dpkg-deb -x` on first use.
@@ -90,7 +91,7 @@ pub struct Fixtures {
     pub short: PathBuf,
     /// 200 KB of half text, half noise: for `gzip` (capped).
     pub blob: PathBuf,
-    /// Its first 4 KB: for `sha256sum` and `gzip` to run to their end.
+    /// Its first 4 KB: for `sha256sum` to run to its end.
     pub small: PathBuf,
     /// A directory of a few files and a subdirectory: for `ls -la`.
     pub tree: PathBuf,
@@ -101,9 +102,27 @@ const WORDS: &[&str] = &[
     "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango",
 ];
 
+/// The fixtures, written once per test process (the tests of this module
+/// run in parallel and read them).
+pub fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(write_fixtures)
+}
+
+/// Writes `data` to `path` unless the file already holds it, so a file
+/// another test process is reading is never truncated under it.
+fn write(path: &Path, data: &[u8]) {
+    if fs::read(path).is_ok_and(|old| old == data) {
+        return;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    fs::write(&tmp, data).unwrap_or_else(|e| panic!("write {}: {e}", tmp.display()));
+    fs::rename(&tmp, path).unwrap_or_else(|e| panic!("rename to {}: {e}", path.display()));
+}
+
 /// Writes the fixtures (same bytes every time) under the target's temporary
 /// directory.
-pub fn fixtures() -> Fixtures {
+fn write_fixtures() -> Fixtures {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ptrace-fixtures");
     fs::create_dir_all(&dir).expect("create the fixture directory");
     let mut rng = Rng::new(0x5eed_1234);
@@ -119,10 +138,10 @@ pub fn fixtures() -> Fixtures {
         text.push('\n');
     }
     let text_path = dir.join("text.txt");
-    fs::write(&text_path, &text).expect("write text.txt");
+    write(&text_path, text.as_bytes());
     let short: String = text.lines().take(25).flat_map(|l| [l, "\n"]).collect();
     let short_path = dir.join("short.txt");
-    fs::write(&short_path, short).expect("write short.txt");
+    write(&short_path, short.as_bytes());
 
     let mut blob = Vec::with_capacity(200 * 1024);
     while blob.len() < 200 * 1024 {
@@ -136,16 +155,19 @@ pub fn fixtures() -> Fixtures {
     }
     blob.truncate(200 * 1024);
     let blob_path = dir.join("blob.bin");
-    fs::write(&blob_path, &blob).expect("write blob.bin");
+    write(&blob_path, &blob);
     let small_path = dir.join("small.bin");
-    fs::write(&small_path, &blob[..4096]).expect("write small.bin");
+    write(&small_path, &blob[..4096]);
 
     let tree = dir.join("tree");
     fs::create_dir_all(tree.join("sub")).expect("create tree/sub");
     for (i, w) in WORDS.iter().take(8).enumerate() {
-        fs::write(tree.join(format!("{w}.txt")), w.repeat(i * 37 + 1)).expect("write a tree file");
+        write(
+            &tree.join(format!("{w}.txt")),
+            w.repeat(i * 37 + 1).as_bytes(),
+        );
     }
-    fs::write(tree.join("sub/inner"), b"inner\n").expect("write tree/sub/inner");
+    write(&tree.join("sub/inner"), b"inner\n");
 
     Fixtures {
         dir,

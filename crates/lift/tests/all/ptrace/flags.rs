@@ -35,13 +35,7 @@ pub fn undefined(insn: &Instruction, reg: impl Fn(Register) -> u64) -> u64 {
             _ => AF | OF,
         },
         // Rotates touch only CF and OF; OF is defined for a count of 1.
-        M::Rol | M::Ror | M::Rcl | M::Rcr => {
-            if count(1) > 1 {
-                OF
-            } else {
-                0
-            }
-        }
+        M::Rol | M::Ror | M::Rcl | M::Rcr if count(1) > 1 => OF,
         // Double shifts: as shifts, and everything undefined for a count
         // larger than the operand.
         M::Shld | M::Shrd => match count(2) {

@@ -544,11 +544,17 @@ impl Lockstep {
                     if let Some(e) = self.diverge(&fake, &pre, what, vec![]) {
                         return e;
                     }
+                    // Survey: let the CPU run it and take its state.
+                    self.out.steps += 1;
+                    if let Err(e) = self.native_step(&fake, &pre) {
+                        return e;
+                    }
+                    self.adopt_native(true);
                     continue;
                 }
             };
             self.out.steps += 1;
-            if self.mode == Mode::Survey && self.out.steps % 1_000_000 == 0 {
+            if self.mode == Mode::Survey && self.out.steps.is_multiple_of(1_000_000) {
                 eprintln!("  [{}] {} instructions", self.out.job.name, self.out.steps);
             }
             if !sem::supported(&insn) {
@@ -658,13 +664,13 @@ impl Lockstep {
         self.mem.writes.clear();
         self.native_step(insn, pre)?;
         let mut r = interp::step(&mut self.cpu, &mut self.mem, insn);
-        if let Err(Exit::Fault(f)) = r {
-            if f.kind == FaultKind::Unmapped {
-                // The native process may have grown its stack: take the new
-                // mappings and try again.
-                self.mem.sync(&self.t, false);
-                r = interp::step(&mut self.cpu, &mut self.mem, insn);
-            }
+        if let Err(Exit::Fault(f)) = r
+            && f.kind == FaultKind::Unmapped
+        {
+            // The native process may have grown its stack: take the new
+            // mappings and try again.
+            self.mem.sync(&self.t, false);
+            r = interp::step(&mut self.cpu, &mut self.mem, insn);
         }
         match r {
             Ok(()) => self.check(insn, pre),

@@ -195,13 +195,11 @@ fn diff_ranges(base: u64, a: &[u8], b: &[u8], out: &mut Vec<MemDiff>, limit: usi
         // Extend while bytes differ or the gap to the next difference is short.
         let mut end = i + 1;
         while end < a.len() && end - start < 32 {
-            if a[end] != b[end] {
-                end += 1;
-            } else if a[end..a.len().min(end + 4)] != b[end..a.len().min(end + 4)] {
-                end += 1;
-            } else {
+            let near = a.len().min(end + 4);
+            if a[end..near] == b[end..near] {
                 break;
             }
+            end += 1;
         }
         out.push(MemDiff {
             addr: base + start as u64,
@@ -221,11 +219,11 @@ fn one_page(addr: u64, len: usize) -> Option<(u64, usize)> {
 
 impl GuestMem for PageMem {
     fn read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
-        if let Some((p, off)) = one_page(addr, buf.len()) {
-            if let Some(pg) = self.pages.get(&p).filter(|pg| pg.perms & R != 0) {
-                buf.copy_from_slice(&pg.data[off..off + buf.len()]);
-                return Ok(());
-            }
+        if let Some((p, off)) = one_page(addr, buf.len())
+            && let Some(pg) = self.pages.get(&p).filter(|pg| pg.perms & R != 0)
+        {
+            buf.copy_from_slice(&pg.data[off..off + buf.len()]);
+            return Ok(());
         }
         self.check(addr, buf.len(), R, Access::Read)?;
         self.peek(addr, buf);
@@ -233,14 +231,14 @@ impl GuestMem for PageMem {
     }
 
     fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), Fault> {
-        if let Some((p, off)) = one_page(addr, data.len()) {
-            if let Some(pg) = self.pages.get_mut(&p).filter(|pg| pg.perms & W != 0) {
-                pg.data[off..off + data.len()].copy_from_slice(data);
-                if !data.is_empty() {
-                    self.writes.push((addr, data.len()));
-                }
-                return Ok(());
+        if let Some((p, off)) = one_page(addr, data.len())
+            && let Some(pg) = self.pages.get_mut(&p).filter(|pg| pg.perms & W != 0)
+        {
+            pg.data[off..off + data.len()].copy_from_slice(data);
+            if !data.is_empty() {
+                self.writes.push((addr, data.len()));
             }
+            return Ok(());
         }
         self.check(addr, data.len(), W, Access::Write)?;
         for (i, b) in data.iter().enumerate() {
@@ -256,11 +254,11 @@ impl GuestMem for PageMem {
     }
 
     fn fetch(&mut self, addr: u64, buf: &mut [u8; 16]) -> Result<usize, Fault> {
-        if let Some((p, off)) = one_page(addr, 16) {
-            if let Some(pg) = self.pages.get(&p).filter(|pg| pg.perms & X != 0) {
-                buf.copy_from_slice(&pg.data[off..off + 16]);
-                return Ok(16);
-            }
+        if let Some((p, off)) = one_page(addr, 16)
+            && let Some(pg) = self.pages.get(&p).filter(|pg| pg.perms & X != 0)
+        {
+            buf.copy_from_slice(&pg.data[off..off + 16]);
+            return Ok(16);
         }
         self.check(addr, 1, X, Access::Exec)?;
         let mut n = 0;
