@@ -117,6 +117,9 @@ pub struct Outcome {
     pub wrong: BTreeMap<String, Tally>,
     /// Instructions executed that `sem::supported` rejects, by mnemonic.
     pub unsupported: BTreeMap<String, Tally>,
+    /// Instructions run in the interpreter only, their result given to the
+    /// native process (cpuid, tzcnt, lzcnt), by mnemonic.
+    pub interp_only: BTreeMap<String, u64>,
     /// Undefined flags: (mnemonic, flag) -> how often and how the
     /// interpreter differed from this CPU.
     pub undefined_seen: BTreeMap<(String, String), UndefinedFlag>,
@@ -584,12 +587,18 @@ impl Lockstep {
     /// One instruction in both; `Err` ends the run.
     fn one(&mut self, insn: &Instruction, pre: &Regs) -> Result<(), End> {
         match insn.mnemonic() {
-            Mnemonic::Cpuid => {
+            // Instructions whose answer is the CPU model's: the interpreter
+            // models the baseline CPU its cpuid reports, so these run in the
+            // interpreter only and the native process is given its result.
+            // cpuid: this host would report AVX etc. tzcnt/lzcnt (F3-prefixed
+            // bsf/bsr, which compilers emit to run either way): the baseline
+            // CPU has no BMI1/LZCNT and runs them as bsf/bsr, this host does
+            // not (a zero source gives 64 and CF here, dest unchanged there).
+            Mnemonic::Cpuid | Mnemonic::Tzcnt | Mnemonic::Lzcnt => {
                 let leaf = self.cpu.gpr[gpr::RAX] as u32;
                 match interp::step(&mut self.cpu, &mut self.mem, insn) {
                     Ok(()) => {}
-                    Err(e) if self.mode == Mode::Survey => {
-                        let _ = e;
+                    Err(_) if self.mode == Mode::Survey && insn.mnemonic() == Mnemonic::Cpuid => {
                         let r = fallback_cpuid(leaf);
                         for (i, g) in [gpr::RAX, gpr::RBX, gpr::RCX, gpr::RDX]
                             .into_iter()
@@ -601,7 +610,7 @@ impl Lockstep {
                     }
                     Err(e) => {
                         let what = vec![format!(
-                            "the interpreter stopped with {e:?} (cpuid must come from the interpreter)"
+                            "the interpreter stopped with {e:?} (this instruction's result must come from the interpreter's CPU model)"
                         )];
                         return match self.diverge(insn, pre, what, vec![]) {
                             Some(e) => Err(e),
@@ -609,11 +618,18 @@ impl Lockstep {
                         };
                     }
                 }
+                *self
+                    .out
+                    .interp_only
+                    .entry(format!("{:?}", insn.mnemonic()).to_lowercase())
+                    .or_default() += 1;
+                let g = &self.cpu.gpr;
                 let mut r = self.regs;
-                r.rax = self.cpu.gpr[gpr::RAX];
-                r.rbx = self.cpu.gpr[gpr::RBX];
-                r.rcx = self.cpu.gpr[gpr::RCX];
-                r.rdx = self.cpu.gpr[gpr::RDX];
+                (r.rax, r.rcx, r.rdx, r.rbx) = (g[0], g[1], g[2], g[3]);
+                (r.rsp, r.rbp, r.rsi, r.rdi) = (g[4], g[5], g[6], g[7]);
+                (r.r8, r.r9, r.r10, r.r11) = (g[8], g[9], g[10], g[11]);
+                (r.r12, r.r13, r.r14, r.r15) = (g[12], g[13], g[14], g[15]);
+                r.eflags = (r.eflags & !flags::STATUS) | (self.cpu.rflags & flags::STATUS);
                 r.rip = self.cpu.rip;
                 self.t.set_regs(&r);
                 self.regs = self.t.regs();
@@ -886,6 +902,7 @@ pub fn run(
             wrong: BTreeMap::new(),
             unsupported: BTreeMap::new(),
             undefined_seen: BTreeMap::new(),
+            interp_only: BTreeMap::new(),
         },
         info: InstructionInfoFactory::new(),
     };
