@@ -462,6 +462,15 @@ fn busybox_bundle(dir: &Path) -> (PathBuf, PathBuf) {
             }
         }
         fixture(&root.join(DATA.trim_start_matches('/')));
+        // WASM programs, for execs across kinds.
+        for guest in ["stdio_filter", "spawner"] {
+            put(
+                root,
+                &format!("/usr/bin/{guest}"),
+                &recompiler_testkit::guests::wasm(guest),
+                0o755,
+            );
+        }
         // Names for uid and gid 0, as the host has (ls -l, id, whoami).
         put(
             root,
@@ -616,4 +625,124 @@ fn busybox_signals_match_native() {
         SIGNALS.len(),
         failures.join("\n")
     );
+}
+
+/// Writes `data` to `path` in the container (created or truncated, mode 0755), as a
+/// program in it could.
+fn write_file(c: &Container, path: &str, data: &[u8]) {
+    use recompiler_vkernel::kernel::{Interrupt, OFlags};
+    let vfs = c.kernel.vfs();
+    let file = vfs
+        .openat(
+            vfs.root(),
+            path.as_bytes(),
+            OFlags::WRONLY | OFlags::CREAT | OFlags::TRUNC,
+            0o755,
+        )
+        .unwrap();
+    file.write(data, &Interrupt::new()).unwrap();
+}
+
+fn run(c: &Container, path: &str, argv: &[&str]) -> Result<(String, String, i32), String> {
+    let req = ExecRequest {
+        path: path.into(),
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        env: ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        cwd: Some(DATA.into()),
+        timeout: Some(std::time::Duration::from_secs(60)),
+        ..ExecRequest::default()
+    };
+    c.run(&req)
+        .map(|out| {
+            (
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+                out.exit_code(),
+            )
+        })
+        .map_err(|e| format!("{e}: {e:?}"))
+}
+
+/// The exec gate holds for lifted programs, and lifted and WASM programs exec each
+/// other through it.
+#[test]
+fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bundle, public) = busybox_bundle(tmp.path());
+    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
+    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
+    let loaded = runtime
+        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
+        .unwrap();
+    let fresh = |name: &str| Container::new(name, Arc::clone(&loaded), Limits::default());
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+
+    // busybox modified by one byte, in place (same size): denied, by its path and
+    // through an applet link.
+    let c = fresh("modified");
+    let mut changed = busybox.clone();
+    let at = changed.len() / 2;
+    changed[at] ^= 0x01;
+    write_file(&c, "/bin/busybox", &changed);
+    for (path, argv) in [
+        ("/bin/busybox", ["busybox", "true"]),
+        ("/bin/true", ["true", ""]),
+    ] {
+        let err = run(&c, path, &argv[..1 + usize::from(!argv[1].is_empty())]).unwrap_err();
+        assert!(err.contains("HashMismatch"), "{path}: {err}");
+    }
+
+    // A new ELF dropped into the container (a real static x86-64 program, not in the
+    // manifest), and a byte-exact copy of busybox at a new path: denied, and from the
+    // lifted shell too (126 and the shell's message, as for a file without execute
+    // permission).
+    let c = fresh("dropped");
+    let dropped = std::fs::read("/bin/bash-static").expect("/bin/bash-static (bash-static)");
+    write_file(&c, "/data/dropped", &dropped);
+    write_file(&c, "/data/bb-copy", &busybox);
+    for path in ["/data/dropped", "/data/bb-copy"] {
+        let err = run(&c, path, &[path]).unwrap_err();
+        assert!(err.contains("NotListed"), "{path}: {err}");
+    }
+    let (out, err, code) = run(
+        &c,
+        "/bin/sh",
+        &[
+            "sh",
+            "-c",
+            "./dropped -c 'echo escaped'; echo dropped=$?; ./bb-copy echo escaped; echo copy=$?",
+        ],
+    )
+    .unwrap();
+    assert_eq!(out, "dropped=126\ncopy=126\n", "stderr: {err}");
+    assert!(err.contains("./dropped: Permission denied"), "{err}");
+    assert_eq!(code, 0);
+
+    // Lifted -> WASM: busybox sh runs a WASM program in a pipeline.
+    let c = fresh("across");
+    let (out, err, code) = run(
+        &c,
+        "/bin/sh",
+        &[
+            "sh",
+            "-c",
+            "echo piped through | /usr/bin/stdio_filter | wc -l",
+        ],
+    )
+    .unwrap();
+    assert_eq!((out.trim(), code), ("1", 0), "stderr: {err}");
+    // WASM -> lifted: the spawner guest starts busybox's `true` and `false` through
+    // the process extension.
+    for (applet, status) in [("/bin/true", "0"), ("/bin/false", "1")] {
+        let (out, err, code) = run(&c, "/usr/bin/spawner", &["spawner", "spawn", applet]).unwrap();
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(
+            out,
+            format!("spawn {applet}: OK\nspawn {applet}: exited {status}\n"),
+            "{err}"
+        );
+    }
 }
