@@ -94,6 +94,7 @@ fn start(s: &Setup) -> (Duration, Duration) {
         deadline_ticks: None,
         max_memory_bytes: 256 << 20,
         stop: None,
+        wall_deadline: None,
         resume: None,
     });
     assert_eq!(r.end, RunEnd::Exited(1), "{:?}", stdout.contents());

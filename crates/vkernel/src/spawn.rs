@@ -225,6 +225,7 @@ impl Launcher {
                 .map(|t| (t.as_nanos() / tick.as_nanos().max(1)) as u64 + 1),
             max_memory_bytes: self.bundle.max_memory_bytes,
             stop: Some(process.interrupt().clone()),
+            wall_deadline: spec.timeout.map(|t| std::time::Instant::now() + t),
             resume: None,
         };
         Ok(Launch {
@@ -256,7 +257,14 @@ impl Launcher {
         }
         let status = child_status(&result.end, signal);
         let _ = self.kernel.processes().exit(pid, status);
+        crate::abi::linux::signal::child_exited(&self.kernel, pid);
         self.reap_orphans();
+    }
+
+    /// The signal a guest's `kill` ended process `pid` with, if one did (taken: asked
+    /// once, when the process's run ended).
+    pub fn killed_by(&self, pid: Pid) -> Option<u8> {
+        self.children().signals.remove(&pid)
     }
 
     /// Reaps the zombies the host inherited among the processes guests spawned (their
@@ -399,6 +407,7 @@ impl Spawner for Launcher {
             deadline_ticks: None,
             max_memory_bytes: self.bundle.max_memory_bytes,
             stop: Some(child.interrupt().clone()),
+            wall_deadline: None,
             resume: Some(image),
         };
         self.start(parent, &child, move |me| me.run_request(pid, request))?;

@@ -746,3 +746,79 @@ fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
         );
     }
 }
+
+/// A time limit ends a lifted program blocked in the host (here in `nanosleep`),
+/// not only one that is computing.
+#[test]
+fn a_time_limit_ends_a_blocked_lifted_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bundle, public) = busybox_bundle(tmp.path());
+    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
+    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
+    let loaded = runtime
+        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
+        .unwrap();
+    let c = Container::new("sleepy", loaded, Limits::default());
+    let started = std::time::Instant::now();
+    let out = c
+        .run(&ExecRequest {
+            path: "/bin/busybox".into(),
+            argv: vec!["busybox".into(), "sleep".into(), "60".into()],
+            timeout: Some(std::time::Duration::from_millis(500)),
+            ..ExecRequest::default()
+        })
+        .unwrap();
+    assert_eq!(out.end, recompiler_vkernel::engine::RunEnd::TimedOut);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}
+
+// TEMP measurement
+#[test]
+#[ignore]
+fn tmp_signal_overhead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (bundle, public) = busybox_bundle(tmp.path());
+    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
+    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
+    let loaded = runtime
+        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
+        .unwrap();
+    let container = Container::new("m".to_string(), Arc::clone(&loaded), Limits::default());
+    let script = std::env::var("TMP_SCRIPT").unwrap();
+    let mut t = [Vec::new(), Vec::new()];
+    for i in 0..16 {
+        let nosig = i % 2;
+        let mut env: Vec<(String, String)> = ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if nosig == 1 {
+            env.push(("LIFT_NOSIG".into(), "1".into()));
+        }
+        let req = ExecRequest {
+            path: "/bin/busybox".into(),
+            argv: vec!["busybox".into(), "sh".into(), "-c".into(), script.clone()],
+            env,
+            cwd: Some(DATA.into()),
+            stdin: Vec::new(),
+            timeout: Some(std::time::Duration::from_secs(60)),
+            output_cap: None,
+        };
+        let s = std::time::Instant::now();
+        let out = container.run(&req).unwrap();
+        t[nosig].push(s.elapsed());
+        assert_eq!(
+            out.exit_code(),
+            0,
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    for v in &mut t {
+        v.sort();
+    }
+    eprintln!(
+        "with checks: min {:?} med {:?}; without: min {:?} med {:?}",
+        t[0][0], t[0][4], t[1][0], t[1][4]
+    );
+}

@@ -10,6 +10,7 @@
 mod cache;
 pub mod preinit;
 mod run;
+mod watchdog;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -79,6 +79,10 @@ pub struct RunRequest {
     /// host call or epoch tick (so a loop that never calls the host stops too)
     /// and the run ends [`RunEnd::Killed`].
     pub stop: Option<Interrupt>,
+    /// When the run must end, by the wall clock, even if the guest is blocked in a host
+    /// call (the epoch deadline only reaches a guest running WASM code): the stop token
+    /// is interrupted then and the run ends [`RunEnd::TimedOut`]. Needs `stop`.
+    pub wall_deadline: Option<Instant>,
     /// A fork child's memory: written into the program's memory after instantiation,
     /// before `_dispatch` (see `recompiler_linux_v1.fork`).
     pub resume: Option<crate::abi::process::ForkImage>,
@@ -175,6 +179,7 @@ impl LoadedMegabinary {
                 deadline_ticks: target.deadline_ticks,
                 max_memory_bytes: target.max_memory_bytes,
                 stop: target.stop,
+                wall_deadline: target.wall_deadline,
                 resume: None,
             };
         }
@@ -187,6 +192,15 @@ impl LoadedMegabinary {
         let deadline_ticks = req.deadline_ticks;
         let max_memory_bytes = req.max_memory_bytes;
         let stop_token = req.stop.clone();
+        let wall_deadline = req.wall_deadline;
+        let watch = match (req.wall_deadline, &req.stop) {
+            (Some(deadline), Some(stop)) => Some(super::watchdog::watch(deadline, stop.clone())),
+            _ => None,
+        };
+        let timed_out = |end: RunEnd| match (&watch, end) {
+            (Some(w), RunEnd::Killed(_)) if w.fired() => RunEnd::TimedOut,
+            (_, end) => end,
+        };
         let engine = self.pre.module().engine();
         let limits = StoreLimitsBuilder::new()
             .memory_size(req.max_memory_bytes)
@@ -342,13 +356,17 @@ impl LoadedMegabinary {
                         max_memory_bytes,
                         stop: stop_token,
                         deadline_ticks,
+                        wall_deadline,
                     };
                     return (done, Some((next, host)));
                 }
                 Err(e) => classify(e),
             },
         };
-        (result(end, instantiate, run_started.elapsed()), None)
+        (
+            result(timed_out(end), instantiate, run_started.elapsed()),
+            None,
+        )
     }
 }
 
@@ -360,6 +378,7 @@ struct ExecContinue {
     max_memory_bytes: usize,
     stop: Option<Interrupt>,
     deadline_ticks: Option<u64>,
+    wall_deadline: Option<Instant>,
 }
 
 /// `execve` unwinding out of the guest: the process goes on as `target`.
@@ -375,8 +394,8 @@ impl std::fmt::Display for ExecRequested {
 impl std::error::Error for ExecRequested {}
 
 /// Defines `recompiler_linux_v1` (see [`crate::abi::linux`]) for every guest: its
-/// `syscall` takes and returns `i64`s, unlike the numbered [`HOST_MODULES`], so its three
-/// functions are typed closures. `syscall` and `log` go to the process's
+/// `syscall` takes and returns `i64`s, unlike the numbered [`HOST_MODULES`], so its
+/// functions are typed closures. `syscall`, `fork`, `signal_next` and `log` go to the process's
 /// [`linux::LinuxProcess`] (through [`WasiHost::linux`]) with the dispatched program's
 /// memory; `program_id` is answered here.
 fn define_linux(linker: &mut Linker<GuestState>) -> Result<(), EngineError> {
@@ -432,6 +451,25 @@ fn define_linux(linker: &mut Linker<GuestState>) -> Result<(), EngineError> {
             },
         )
         .map_err(defining("fork"))?;
+    linker
+        .func_wrap(
+            module,
+            "signal_next",
+            |mut caller: Caller<'_, GuestState>, forced: i32, out: i32| -> wasmtime::Result<i32> {
+                let Some(memory) = caller.data().memory else {
+                    return Err(Killed("signal_next before a program was dispatched".into()).into());
+                };
+                let (bytes, state) = memory.data_and_store_mut(&mut caller);
+                let Some(linux) = state.host.linux() else {
+                    return Ok(0); // No Linux ABI: no signals.
+                };
+                if forced == 0 && !linux.signal_waiting() {
+                    return Ok(0);
+                }
+                Ok(linux.signal_next(bytes, forced, out as u32))
+            },
+        )
+        .map_err(defining("signal_next"))?;
     linker
         .func_wrap(module, "resume", |caller: Caller<'_, GuestState>| -> i32 {
             caller.data().resumed as i32
@@ -613,6 +651,7 @@ mod tests {
             deadline_ticks: None,
             max_memory_bytes: 64 << 20,
             stop: None,
+            wall_deadline: None,
             resume: None,
         }
     }

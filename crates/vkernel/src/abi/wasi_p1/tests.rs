@@ -1367,6 +1367,7 @@ fn a_guest_runs_through_the_engine() {
         deadline_ticks: None,
         max_memory_bytes: 16 << 20,
         stop: None,
+        wall_deadline: None,
         resume: None,
     });
     assert_eq!(run.end, RunEnd::Exited(7));
