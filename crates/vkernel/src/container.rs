@@ -170,16 +170,20 @@ pub struct ExecOutput {
     pub allowed: Allowed,
     pub instantiate: Duration,
     pub run: Duration,
+    /// The signal that ended it, when a guest's `kill` did (its own included).
+    pub signal: Option<u8>,
 }
 
 impl ExecOutput {
     /// The exit code a shell would report: the status, or 128+signal-like
-    /// codes for abnormal ends (137 killed or timed out, 134 trapped).
+    /// codes for abnormal ends (128 + the signal a guest killed it with, else 137
+    /// killed or timed out, 134 trapped).
     pub fn exit_code(&self) -> i32 {
         match &self.end {
             RunEnd::Exited(code) => *code,
             RunEnd::Trapped(_) => 134,
-            RunEnd::TimedOut | RunEnd::Killed(_) => 137,
+            RunEnd::Killed(_) => 128 + i32::from(self.signal.unwrap_or(9)),
+            RunEnd::TimedOut => 137,
             RunEnd::DispatchRefused(_) | RunEnd::StartFailed(_) => 126,
         }
     }
@@ -399,8 +403,13 @@ impl Container {
             request,
         } = launch;
         let result = self.bundle.megabinary.run(request);
-        let status = match &result.end {
-            RunEnd::Exited(code) => ExitStatus::from_code(*code),
+        let signal = match &result.end {
+            RunEnd::Killed(_) => self.launcher.killed_by(process.pid()),
+            _ => None,
+        };
+        let status = match (&result.end, signal) {
+            (RunEnd::Exited(code), _) => ExitStatus::from_code(*code),
+            (RunEnd::Killed(_), Some(sig)) => ExitStatus::Signaled(sig),
             _ => ExitStatus::from_code(128 + 9),
         };
         // Exit closes the process's fds (pipe readers see EOF) and reaps it:
@@ -425,6 +434,7 @@ impl Container {
             allowed,
             instantiate: result.instantiate,
             run: result.run,
+            signal,
         }
     }
 }

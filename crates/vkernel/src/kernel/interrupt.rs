@@ -111,6 +111,48 @@ impl Interrupt {
     }
 }
 
+impl Interrupt {
+    /// Sets `to` whenever this token is set (at once if it already is), until the
+    /// returned [`Forward`] is dropped. For a second token that also fires for reasons of
+    /// its own (the Linux ABI's "a signal is to be delivered") and must still see every
+    /// stop of the process.
+    pub fn forward(&self, to: &Interrupt) -> Forward {
+        struct Fwd(Interrupt);
+        impl Waker for Fwd {
+            fn wake(&self) {
+                self.0.interrupt();
+            }
+        }
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.wakers).push((id, Arc::new(Fwd(to.clone())) as Arc<dyn Waker>));
+        if self.is_interrupted() {
+            to.interrupt();
+        }
+        Forward {
+            from: self.clone(),
+            id,
+        }
+    }
+}
+
+/// Keeps one [`Interrupt`] forwarded to another ([`Interrupt::forward`]); stops on drop.
+pub struct Forward {
+    from: Interrupt,
+    id: u64,
+}
+
+impl std::fmt::Debug for Forward {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forward").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Forward {
+    fn drop(&mut self) {
+        lock(&self.from.inner.wakers).retain(|(id, _)| *id != self.id);
+    }
+}
+
 /// Keeps a [`Waker`] registered with an [`Interrupt`]; unregisters on drop.
 pub struct Registration<'a> {
     interrupt: &'a Interrupt,
@@ -272,6 +314,28 @@ mod tests {
         assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
         // The registration is gone once the wait returned.
         assert!(lock(&intr.inner.wakers).is_empty());
+    }
+
+    #[test]
+    fn forward_sets_the_second_token_until_dropped() {
+        let (a, b) = (Interrupt::new(), Interrupt::new());
+        let fwd = a.forward(&b);
+        let cell = Arc::new(WaitCell::new(false));
+        let (c, waiter) = (Arc::clone(&cell), b.clone());
+        let t = thread::spawn(move || c.wait_until(&waiter, |done| done.then_some(())));
+        thread::sleep(Duration::from_millis(30));
+        a.interrupt();
+        assert_eq!(t.join().unwrap(), Err(Errno::EINTR), "a waiter on b wakes");
+        b.clear();
+        a.clear();
+        drop(fwd);
+        a.interrupt();
+        assert!(!b.is_interrupted());
+        assert!(lock(&a.inner.wakers).is_empty());
+        // Already set: forwarded at once.
+        let c = Interrupt::new();
+        let _f = a.forward(&c);
+        assert!(c.is_interrupted());
     }
 
     #[test]

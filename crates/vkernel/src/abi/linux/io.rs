@@ -75,14 +75,14 @@ fn ok(v: impl TryInto<i64>) -> SysResult {
 pub(super) fn read(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     let file = lp.file(a.fd(0))?;
     let buf = mem.bytes_mut_upto(a.ptr(1), a.u64(2).min(MAX_RW_COUNT))?;
-    ok(file.read(buf, lp.process.interrupt())?)
+    ok(file.read(buf, lp.intr())?)
 }
 
 /// Write implements Linux syscall write(2).
 pub(super) fn write(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     let file = lp.file(a.fd(0))?;
     let buf = mem.bytes(a.ptr(1), a.u64(2).min(MAX_RW_COUNT))?;
-    ok(lp.sigpipe(file.write(buf, lp.process.interrupt()))?)
+    ok(lp.sigpipe(file.write(buf, lp.intr()))?)
 }
 
 /// Readv implements Linux syscall readv(2). Several buffers are filled from one read
@@ -94,10 +94,10 @@ pub(super) fn readv(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
     let nonempty: Vec<_> = iovs.iter().filter(|v| v.len > 0).collect();
     if let [one] = nonempty[..] {
         let buf = mem.bytes_mut(one.base, one.len.min(MAX_RW_COUNT))?;
-        return ok(file.read(buf, lp.process.interrupt())?);
+        return ok(file.read(buf, lp.intr())?);
     }
     let mut tmp = vec![0u8; total.min(MAX_BOUNCE) as usize];
-    let n = file.read(&mut tmp, lp.process.interrupt())?;
+    let n = file.read(&mut tmp, lp.intr())?;
     mem.scatter(&iovs, &tmp[..n])?;
     ok(n)
 }
@@ -112,7 +112,7 @@ pub(super) fn writev(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRe
     let file = lp.file(a.fd(0))?;
     let iovs = mem.iovecs(a.ptr(1), iov_count(a)?)?;
     let bufs = mem.gather(&iovs)?;
-    ok(lp.sigpipe(file.writev(&bufs, lp.process.interrupt()))?)
+    ok(lp.sigpipe(file.writev(&bufs, lp.intr()))?)
 }
 
 /// An offset argument (`EINVAL` if negative).
@@ -144,7 +144,7 @@ fn preadv_at(lp: &LinuxProcess, mem: &mut Mem<'_>, a: Args, off: Option<u64>) ->
     let mut tmp = vec![0u8; total.min(MAX_BOUNCE) as usize];
     let n = match off {
         Some(off) => file.pread(&mut tmp, off)?,
-        None => file.read(&mut tmp, lp.process.interrupt())?,
+        None => file.read(&mut tmp, lp.intr())?,
     };
     mem.scatter(&iovs, &tmp[..n])?;
     ok(n)
@@ -156,7 +156,7 @@ fn pwritev_at(lp: &LinuxProcess, mem: &mut Mem<'_>, a: Args, off: Option<u64>) -
     let iovs = mem.iovecs(a.ptr(1), iov_count(a)?)?;
     let bufs = mem.gather(&iovs)?;
     let Some(mut off) = off else {
-        return ok(lp.sigpipe(file.writev(&bufs, lp.process.interrupt()))?);
+        return ok(lp.sigpipe(file.writev(&bufs, lp.intr()))?);
     };
     let mut done = 0usize;
     for b in bufs {
@@ -566,7 +566,7 @@ fn copy(
     mut out_off: Option<&mut u64>,
     count: u64,
 ) -> KResult<u64> {
-    let intr = lp.process.interrupt();
+    let intr = lp.intr();
     let mut buf = vec![0u8; COPY_CHUNK.min(count as usize)];
     let mut done = 0u64;
     while done < count {

@@ -20,6 +20,11 @@
 //!                                        a copy of the regions ({start, len: u32} pairs)
 //! resume() -> i32                        1 in a fork child's instance (its memory holds
 //!                                        the parent's state), else 0
+//! signal_next(forced: i32, out: i32) -> i32
+//!                                        the next signal to run a handler for (0: none;
+//!                                        one atomic load when none is pending), its
+//!                                        record at `out`; `forced`: a CPU fault's signal
+//!                                        (see [`signal`])
 //! ```
 //!
 //! The engine answers `program_id` itself and hands `syscall` and `log` to the
@@ -35,9 +40,8 @@
 //! linux-syscalls.md` is generated from the table ([`doc`]).
 //!
 //! Not here: `brk`, `mmap` and the rest of the address space, `arch_prctl`,
-//! `rt_sigreturn` (the runtime's: the table says so), and `fork`/`vfork`/`clone`/
-//! `execve` and signal delivery to handlers, which need the engine (ENOSYS for now; see
-//! the table's notes).
+//! `rt_sigreturn` and the signal frames (the runtime's: the table says so); `fork` is
+//! the runtime's `fork` import (the engine copies the instance).
 
 mod doc;
 mod fs;
@@ -77,6 +81,7 @@ pub const FUNCS: &[(&str, &[Ty], Option<Ty>)] = &[
     ("log", &[I32, I32], None),
     ("fork", &[I32, I32], Some(I64)),
     ("resume", &[], Some(I32)),
+    ("signal_next", &[I32, I32], Some(I32)),
 ];
 
 /// Distinct unsupported syscall numbers logged per process image; past this, no more
@@ -344,6 +349,11 @@ impl LinuxProcess {
                 entry.name
             ))),
             Ok(v) => Ok(v),
+            // Interrupted by a signal to deliver: the runtime restarts the call or
+            // answers EINTR once it knows the handler's SA_RESTART.
+            Err(Fail::Errno(Errno::EINTR)) if self.signal_waiting() && signal::restarts(nr) => {
+                Ok(-signal::ERESTARTSYS)
+            }
             Err(Fail::Errno(e)) => Ok(-i64::from(e.as_i32())),
         }
     }

@@ -6,7 +6,8 @@
 //! the process's interrupt, and the thread sleeps until one of them wakes it or the
 //! deadline passes. Regular files, directories and devices are always ready. A host
 //! stream that cannot be watched is re-checked every [`UNWATCHED_RECHECK`]. A wait
-//! ends with `EINTR` once the process's interrupt is set (it is being stopped).
+//! ends with `EINTR` once the process's [`LinuxProcess::intr`] is set (a signal is to be
+//! delivered to a handler, or the process is being stopped).
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use super::memory::Mem;
 use super::{Args, LinuxProcess, SysResult, structs};
 use crate::kernel::interrupt::lock;
-use crate::kernel::{Errno, FileDescription, KResult, Process, Target, Waker, Watch};
+use crate::kernel::{Errno, FileDescription, Interrupt, KResult, Target, Waker, Watch};
 
 /// How often a wait re-checks a host stream that cannot wake it.
 pub const UNWATCHED_RECHECK: Duration = Duration::from_millis(10);
@@ -77,23 +78,22 @@ impl Waiter {
     }
 }
 
-/// Sleeps until `deadline` (`None`: until stopped); `EINTR` once the process's interrupt
-/// is set.
-pub(super) fn sleep_until(process: &Process, deadline: Option<Instant>) -> KResult<()> {
-    block_on(process, &[], deadline, || None::<()>).map(|_| ())
+/// Sleeps until `deadline` (`None`: until stopped); `EINTR` once `intr` is set (the
+/// process's [`LinuxProcess::intr`]: a signal to deliver, or the process is stopped).
+pub(super) fn sleep_until(intr: &Interrupt, deadline: Option<Instant>) -> KResult<()> {
+    block_on(intr, &[], deadline, || None::<()>).map(|_| ())
 }
 
 /// Waits until `check` returns `Some` (re-run whenever a watched file changes), the
-/// deadline passes (`Ok(None)`), or the process is stopped (`EINTR`). `check` runs at
-/// least once, so a condition already met wins over a deadline already passed.
+/// deadline passes (`Ok(None)`), or `intr` is set (`EINTR`). `check` runs at least
+/// once, so a condition already met wins over a deadline already passed.
 fn block_on<R>(
-    process: &Process,
+    intr: &Interrupt,
     files: &[Arc<FileDescription>],
     deadline: Option<Instant>,
     mut check: impl FnMut() -> Option<R>,
 ) -> KResult<Option<R>> {
     let waiter = Arc::new(Waiter::default());
-    let intr = process.interrupt();
     let _registration = intr.register(Arc::clone(&waiter) as Arc<dyn Waker>);
     let mut unwatched = false;
     let _watches: Vec<Watch> = files
@@ -207,7 +207,7 @@ impl LinuxProcess {
                 .collect();
             out.iter().any(|&r| r != 0).then_some(out)
         };
-        let ready = block_on(&self.process, &files, deadline, scan)?;
+        let ready = block_on(self.intr(), &files, deadline, scan)?;
         let out = ready.unwrap_or_else(|| vec![0; entries.len()]);
         let mut count = 0;
         for (i, r) in out.iter().enumerate() {
@@ -279,7 +279,7 @@ impl LinuxProcess {
             }
             (n > 0).then_some((n, out))
         };
-        let (n, out) = block_on(&self.process, &files, deadline, scan)?.unwrap_or_else(|| {
+        let (n, out) = block_on(self.intr(), &files, deadline, scan)?.unwrap_or_else(|| {
             (
                 0,
                 [
@@ -418,7 +418,7 @@ pub(super) fn futex(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
             }
             match deadline {
                 Some(Some(d)) => {
-                    sleep_until(&lp.process, Some(d))?;
+                    sleep_until(lp.intr(), Some(d))?;
                     Err(Errno::ETIMEDOUT.into())
                 }
                 _ => {
@@ -427,7 +427,7 @@ pub(super) fn futex(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
                         uaddr,
                         "futex wait with nobody to wake it: the process sleeps until it is stopped"
                     );
-                    sleep_until(&lp.process, None)?;
+                    sleep_until(lp.intr(), None)?;
                     Err(Errno::EINTR.into())
                 }
             }

@@ -396,12 +396,10 @@ pub(super) fn wait4(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
     if rusage != 0 {
         mem.check(rusage, structs::RUSAGE_SIZE as u64)?;
     }
-    let reaped = lp.kernel.processes().wait(
-        lp.process.pid(),
-        which,
-        options & WNOHANG != 0,
-        lp.process.interrupt(),
-    )?;
+    let reaped =
+        lp.kernel
+            .processes()
+            .wait(lp.process.pid(), which, options & WNOHANG != 0, lp.intr())?;
     let Some((pid, status)) = reaped else {
         return ok(0);
     };
@@ -481,21 +479,14 @@ pub(super) fn waitid(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRe
             if zombie.is_some() || nohang {
                 break zombie;
             }
-            super::poll::sleep_until(
-                &lp.process,
-                Some(std::time::Instant::now() + WNOWAIT_RECHECK),
-            )?;
+            super::poll::sleep_until(lp.intr(), Some(std::time::Instant::now() + WNOWAIT_RECHECK))?;
         }
     } else if options & WEXITED == 0 {
         // Only stopped or continued children asked for: none ever are (no job control).
-        lp.kernel
-            .processes()
-            .wait(me, which, true, lp.process.interrupt())?;
+        lp.kernel.processes().wait(me, which, true, lp.intr())?;
         None
     } else {
-        lp.kernel
-            .processes()
-            .wait(me, which, nohang, lp.process.interrupt())?
+        lp.kernel.processes().wait(me, which, nohang, lp.intr())?
     };
     if infop != 0 {
         let info = match found {

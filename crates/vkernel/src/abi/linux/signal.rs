@@ -2,12 +2,22 @@
 //! the alternate stack, process groups and sessions, and `kill`/`tkill`/`tgkill` with
 //! Linux's default actions.
 //!
-//! Delivery to a handler is not here yet (it needs the runtime to build a frame on the
-//! guest stack and the engine to interrupt a running guest): a signal whose disposition
-//! is a handler, or that is blocked, stays pending (`rt_sigpending` reports it); one whose
-//! action is to end the process ends it, through the container's [`Spawner::terminate`]
-//! so its parent's `wait` sees the signal; ignored ones are dropped. Stop signals do
-//! nothing (no job control).
+//! A signal whose action is to end the process ends it, through the container's
+//! [`Spawner::terminate`] so its parent's `wait` sees the signal; ignored ones are
+//! dropped; stop signals do nothing (no job control). One with a handler, or one that is
+//! blocked, is made pending (with its `siginfo_t`). Delivery to a handler is shared with
+//! the guest runtime, which builds the frame on the guest stack: whenever a pending
+//! signal can be delivered (has a handler, is not blocked), the process's *wake* token is
+//! set. The runtime looks at it after every syscall and every so many instructions
+//! (`recompiler_linux_v1.signal_next`, [`LinuxProcess::signal_next`]: one atomic load
+//! when nothing is pending) and takes the signal: it leaves the pending set, the
+//! handler's mask is applied, `SA_RESETHAND` honoured, and the runtime gets what it needs
+//! for the frame ([`NEXT_RECORD`]). The same token is what the ABI's blocking waits
+//! (pipe reads, `wait4`, `nanosleep`, `poll`, `pause`, ...) are interrupted by (the
+//! process's own stop token is forwarded to it), so a signal ends a wait with `EINTR`,
+//! or with [`ERESTARTSYS`] for the calls Linux restarts under `SA_RESTART` (the runtime
+//! re-executes the `syscall` or answers `EINTR`, as Linux's signal return path does).
+//! CPU faults (SIGSEGV, SIGFPE, ...) the runtime raises go through the same call, forced.
 //!
 //! Another process's `kill` must see the target's dispositions, so each process's
 //! [`Shared`] state is registered in a registry keyed by its kernel process (a WASM
@@ -21,8 +31,8 @@ use std::time::{Duration, Instant};
 
 use super::memory::Mem;
 use super::{Args, LinuxProcess, SysResult, poll, structs};
-use crate::kernel::interrupt::lock;
-use crate::kernel::{Errno, KResult, Pid, ProcState, Process};
+use crate::kernel::interrupt::{Forward, lock};
+use crate::kernel::{Errno, ExitStatus, Interrupt, KResult, Kernel, Pid, ProcState, Process};
 
 /// The highest signal number (`SIGRTMAX`).
 pub const NSIG: u8 = 64;
@@ -45,6 +55,51 @@ pub const SIGTTIN: u8 = 21;
 pub const SIGTTOU: u8 = 22;
 pub const SIGURG: u8 = 23;
 pub const SIGWINCH: u8 = 28;
+
+/// `sa_flags` the delivery looks at.
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// `si_code` values.
+const SI_USER: i32 = 0;
+const SI_KERNEL: i32 = 0x80;
+
+/// The kernel-internal errno a blocking call interrupted by a signal returns to the
+/// runtime when Linux would restart it under `SA_RESTART` (`-ERESTARTSYS` in `rax`):
+/// the runtime turns it into `EINTR` (a handler without `SA_RESTART`) or re-executes
+/// the `syscall` (`SA_RESTART`, or no handler ran). Never seen by the guest.
+pub const ERESTARTSYS: i64 = 512;
+
+/// The size of the record [`LinuxProcess::signal_next`] writes: `siginfo_t` (128
+/// bytes), then the handler, `sa_flags`, `sa_restorer`, `sa_mask`, the mask to restore
+/// at `rt_sigreturn`, and the alternate stack's `ss_sp`, `ss_flags` (i32, then 4 bytes
+/// of padding) and `ss_size`, each a little-endian u64.
+pub const NEXT_RECORD: usize = 192;
+
+/// Syscalls Linux never restarts after a handler ran, even under `SA_RESTART` (they
+/// return `EINTR`; signal(7)): waits with a timeout or for a signal.
+const NEVER_RESTARTED: &[i64] = &[
+    7,   // poll
+    23,  // select
+    34,  // pause
+    35,  // nanosleep
+    128, // rt_sigtimedwait
+    130, // rt_sigsuspend
+    202, // futex (FUTEX_WAIT with a timeout is not; the others restart: close enough)
+    230, // clock_nanosleep
+    232, // epoll_wait
+    270, // pselect6
+    271, // ppoll
+    281, // epoll_pwait
+    441, // epoll_pwait2
+];
+
+/// Whether syscall `nr`, interrupted by a signal, is restarted under `SA_RESTART`.
+pub fn restarts(nr: i64) -> bool {
+    !NEVER_RESTARTED.contains(&nr)
+}
 
 /// `SIG_DFL` and `SIG_IGN` as handler values.
 pub const SIG_DFL: u64 = 0;
@@ -104,6 +159,37 @@ pub struct AltStack {
     pub size: u64,
 }
 
+/// What a pending signal's `siginfo_t` says beyond its number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    pub code: i32,
+    /// The sender (`SI_USER`), or the child (`SIGCHLD`).
+    pub pid: Pid,
+    pub uid: u32,
+    /// `SIGCHLD`: the exit code or the signal.
+    pub status: i32,
+}
+
+impl SigInfo {
+    /// The 128-byte `siginfo_t` of signal `sig`.
+    pub fn bytes(&self, sig: u8) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&i32::from(sig).to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+        b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+        if sig == SIGCHLD {
+            b[24..28].copy_from_slice(&self.status.to_le_bytes());
+        }
+        b
+    }
+}
+
+/// Whether `handler` is a function (not `SIG_DFL`, not `SIG_IGN`).
+fn is_handler(handler: u64) -> bool {
+    handler != SIG_DFL && handler != SIG_IGN
+}
+
 /// A process's signal state and process-group membership.
 #[derive(Debug, Clone)]
 pub struct SigState {
@@ -113,9 +199,69 @@ pub struct SigState {
     pub mask: u64,
     /// Raised, not delivered (blocked, or waiting for a handler to be run).
     pub pending: u64,
+    /// The `siginfo_t` of each pending signal, by signal number - 1 (standard signals do
+    /// not queue: a second raise while pending keeps the first's).
+    pub info: [SigInfo; NSIG as usize],
+    /// The mask `rt_sigsuspend` replaced, put back when the next signal is taken (saved
+    /// in its frame, so restored at `rt_sigreturn`).
+    pub saved_mask: Option<u64>,
     pub altstack: AltStack,
     pub pgid: Pid,
     pub sid: Pid,
+}
+
+impl SigState {
+    /// The pending signals a handler can be run for now.
+    fn deliverable(&self) -> u64 {
+        let ready = self.pending & !self.mask;
+        if ready == 0 {
+            return 0;
+        }
+        (1..=NSIG)
+            .filter(|&s| {
+                ready & bit(s) != 0 && is_handler(self.actions[usize::from(s - 1)].handler)
+            })
+            .fold(0, |m, s| m | bit(s))
+    }
+
+    /// Takes signal `sig` for delivery to `action`'s handler (see the module docs):
+    /// applies the handler's mask and `SA_RESETHAND`, disarms an `SS_AUTODISARM`
+    /// alternate stack, and returns the runtime's record.
+    fn deliver(&mut self, sig: u8, action: SigAction, info: SigInfo) -> [u8; NEXT_RECORD] {
+        let restore = self.saved_mask.take().unwrap_or(self.mask);
+        let mut add = action.mask;
+        if action.flags & SA_NODEFER == 0 {
+            add |= bit(sig);
+        }
+        self.mask = (self.mask | add) & !UNBLOCKABLE;
+        if action.flags & SA_RESETHAND != 0 {
+            self.actions[usize::from(sig - 1)] = SigAction::default();
+        }
+        let alt = self.altstack;
+        if alt.flags & SS_AUTODISARM != 0 {
+            self.altstack = AltStack {
+                sp: 0,
+                flags: SS_DISABLE,
+                size: 0,
+            };
+        }
+        let mut r = [0u8; NEXT_RECORD];
+        r[..128].copy_from_slice(&info.bytes(sig));
+        let words = [
+            action.handler,
+            action.flags,
+            action.restorer,
+            action.mask,
+            restore,
+            alt.sp,
+            alt.flags as u32 as u64,
+            alt.size,
+        ];
+        for (i, w) in words.iter().enumerate() {
+            r[128 + 8 * i..136 + 8 * i].copy_from_slice(&w.to_le_bytes());
+        }
+        r
+    }
 }
 
 /// The part of a process's Linux state other processes look at (see the module docs).
@@ -123,6 +269,11 @@ pub struct SigState {
 pub struct Shared {
     process: Weak<Process>,
     state: Mutex<SigState>,
+    /// Set while a signal can be delivered, or once the process is being stopped (its
+    /// stop token is forwarded here): what the runtime polls and the ABI's waits are
+    /// interrupted by.
+    wake: Interrupt,
+    _stop: Forward,
 }
 
 /// Every live [`Shared`], by the address of its kernel process. A leaf lock.
@@ -141,6 +292,8 @@ impl Shared {
                 actions: [SigAction::default(); NSIG as usize],
                 mask: 0,
                 pending: 0,
+                info: [SigInfo::default(); NSIG as usize],
+                saved_mask: None,
                 altstack: AltStack {
                     sp: 0,
                     flags: SS_DISABLE,
@@ -153,9 +306,13 @@ impl Shared {
     }
 
     fn install(process: &Arc<Process>, state: SigState) -> Arc<Shared> {
+        let wake = Interrupt::new();
+        let stop = process.interrupt().forward(&wake);
         let shared = Arc::new(Shared {
             process: Arc::downgrade(process),
             state: Mutex::new(state),
+            wake,
+            _stop: stop,
         });
         lock(&REGISTRY).insert(key(process), Arc::downgrade(&shared));
         shared
@@ -165,6 +322,7 @@ impl Shared {
     pub(super) fn fork_into(&self, child: &Arc<Process>) -> Arc<Shared> {
         let mut state = self.state().clone();
         state.pending = 0;
+        state.saved_mask = None;
         Shared::install(child, state)
     }
 
@@ -182,6 +340,49 @@ impl Shared {
     /// The state, locked.
     pub fn state(&self) -> MutexGuard<'_, SigState> {
         lock(&self.state)
+    }
+
+    /// Whether a signal may be waiting for delivery (or the process is being stopped):
+    /// one atomic load.
+    pub fn wake_set(&self) -> bool {
+        self.wake.is_interrupted()
+    }
+
+    /// Makes `sig` pending with `info` and, if a handler can run for it now, sets the
+    /// wake token (which ends the process's blocking waits).
+    fn post(&self, sig: u8, info: SigInfo) {
+        let deliver = {
+            let mut st = self.state();
+            if st.pending & bit(sig) == 0 {
+                st.info[usize::from(sig - 1)] = info;
+            }
+            st.pending |= bit(sig);
+            st.mask & bit(sig) == 0 && is_handler(st.actions[usize::from(sig - 1)].handler)
+        };
+        if deliver {
+            self.wake.interrupt();
+        }
+    }
+
+    /// Sets or clears the wake token from the state (after the mask, a disposition or
+    /// the pending set changed). Cleared under the state's lock, so a [`Shared::post`]
+    /// that follows is never lost; kept set while the process is being stopped.
+    fn refresh(&self) {
+        let set = {
+            let st = self.state();
+            let stopping = self
+                .process
+                .upgrade()
+                .is_some_and(|p| p.interrupt().is_interrupted());
+            let set = st.deliverable() != 0 || stopping;
+            if !set {
+                self.wake.clear();
+            }
+            set
+        };
+        if set {
+            self.wake.interrupt();
+        }
     }
 }
 
@@ -255,16 +456,116 @@ impl LinuxProcess {
                 DefaultAction::Ignore | DefaultAction::Stop => {}
                 DefaultAction::Terminate if blocked => {
                     if let Some(s) = &shared {
-                        s.state().pending |= bit(sig);
+                        s.post(sig, self.user_info());
                     }
                 }
                 DefaultAction::Terminate => self.terminate(target, sig),
             },
             _ => {
                 if let Some(s) = &shared {
-                    s.state().pending |= bit(sig);
+                    s.post(sig, self.user_info());
                 }
             }
+        }
+    }
+
+    /// The `siginfo_t` of a signal this process sends (`SI_USER`, its pid, uid 0).
+    fn user_info(&self) -> SigInfo {
+        SigInfo {
+            code: SI_USER,
+            pid: self.process.pid(),
+            ..SigInfo::default()
+        }
+    }
+
+    /// The token the ABI's blocking waits are interrupted by: set when a signal can be
+    /// delivered to a handler, or when the process is being stopped.
+    pub(super) fn intr(&self) -> &Interrupt {
+        &self.shared.wake
+    }
+
+    /// Whether a signal may be waiting for delivery (one atomic load): the engine asks
+    /// before [`LinuxProcess::signal_next`].
+    pub fn signal_waiting(&self) -> bool {
+        self.shared.wake_set()
+    }
+
+    /// Signal_next implements the runtime's `signal_next(forced, out)` import: takes
+    /// the next signal to deliver to a handler and writes the runtime's record
+    /// ([`NEXT_RECORD`] bytes at `out` in `memory`); returns its number, 0 if there is
+    /// none, `-EFAULT` if the record does not fit in memory.
+    ///
+    /// With `forced` 0, the lowest-numbered deliverable pending signal; pending
+    /// signals met on the way that are now ignored are dropped, and one whose default
+    /// action ends the process ends it. With `forced` a signal number, a synchronous
+    /// fault the runtime raised (SIGSEGV, SIGFPE, SIGILL, SIGBUS, SIGTRAP): delivered if
+    /// it has a handler and is not blocked; otherwise, as Linux's `force_sig`, its
+    /// disposition is reset to `SIG_DFL` and it is unblocked, and 0 tells the runtime to
+    /// end the process with it.
+    pub fn signal_next(&mut self, memory: &mut [u8], forced: i32, out: u32) -> i32 {
+        if forced == 0 && !self.shared.wake_set() {
+            return 0;
+        }
+        let out = out as usize;
+        let Some(dst) = memory.get_mut(out..out.saturating_add(NEXT_RECORD)) else {
+            return -Errno::EFAULT.as_i32();
+        };
+        let mut fatal = None;
+        let taken = {
+            let mut st = self.shared.state();
+            if forced != 0 {
+                match signal_arg(forced, false) {
+                    Err(_) => None,
+                    Ok(sig) => {
+                        let action = st.actions[usize::from(sig - 1)];
+                        if is_handler(action.handler) && st.mask & bit(sig) == 0 {
+                            let info = SigInfo {
+                                code: SI_KERNEL,
+                                ..SigInfo::default()
+                            };
+                            Some((sig, st.deliver(sig, action, info)))
+                        } else {
+                            st.actions[usize::from(sig - 1)].handler = SIG_DFL;
+                            st.mask &= !bit(sig);
+                            None
+                        }
+                    }
+                }
+            } else {
+                loop {
+                    let ready = st.pending & !st.mask;
+                    let Some(sig) = (1..=NSIG).find(|&s| ready & bit(s) != 0) else {
+                        // Nothing (more) to run: the mask rt_sigsuspend replaced is back.
+                        if let Some(m) = st.saved_mask.take() {
+                            st.mask = m;
+                        }
+                        break None;
+                    };
+                    st.pending &= !bit(sig);
+                    let action = st.actions[usize::from(sig - 1)];
+                    if is_handler(action.handler) {
+                        let info = st.info[usize::from(sig - 1)];
+                        break Some((sig, st.deliver(sig, action, info)));
+                    }
+                    if action.handler == SIG_DFL && default_action(sig) == DefaultAction::Terminate
+                    {
+                        fatal = Some(sig);
+                        break None;
+                    }
+                }
+            }
+        };
+        if let Some(sig) = fatal {
+            let me = Arc::clone(&self.process);
+            self.terminate(&me, sig);
+        }
+        self.shared.refresh();
+        match taken {
+            Some((sig, record)) => {
+                dst.copy_from_slice(&record);
+                i32::from(sig)
+            }
+            None => 0,
         }
     }
 
@@ -285,6 +586,7 @@ impl LinuxProcess {
             let me = Arc::clone(&self.process);
             self.terminate(&me, sig);
         }
+        self.shared.refresh();
     }
 
     /// The running processes of process group `pgid`.
@@ -490,15 +792,73 @@ pub(super) fn rt_sigtimedwait(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args)
             // Beyond representable time, or no timeout: re-check every slice.
             _ => slice,
         };
-        poll::sleep_until(&lp.process, Some(until))?;
+        poll::sleep_until(lp.intr(), Some(until))?;
     }
 }
 
-/// Pause implements Linux syscalls pause(2) and rt_sigsuspend(2): waits for a signal.
-/// With no delivery yet, only the end of the process ends the wait.
+/// Pause implements Linux syscall pause(2): waits until a signal is delivered to a
+/// handler (`EINTR`) or the process ends.
 pub(super) fn pause(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> SysResult {
-    poll::sleep_until(&lp.process, None)?;
+    poll::sleep_until(lp.intr(), None)?;
     Err(Errno::EINTR.into())
+}
+
+/// Rt_sigsuspend implements Linux syscall rt_sigsuspend(2): `rt_sigsuspend(mask,
+/// sigsetsize)` replaces the mask until a signal is delivered to a handler (the old
+/// mask is saved in that signal's frame, so `rt_sigreturn` restores it); always `EINTR`.
+pub(super) fn rt_sigsuspend(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    if a.u64(1) != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let set = mem.u64(a.ptr(0))? & !UNBLOCKABLE;
+    {
+        let mut st = lp.sig();
+        if st.saved_mask.is_none() {
+            st.saved_mask = Some(st.mask);
+        }
+        st.mask = set;
+    }
+    lp.deliver_unblocked();
+    poll::sleep_until(lp.intr(), None)?;
+    Err(Errno::EINTR.into())
+}
+
+/// Tells the parent of `child` (which just exited) with `SIGCHLD`, if the parent runs
+/// a lifted program that catches it (its default action is to ignore it). Called by
+/// whoever ends a process, after the process table's exit.
+pub fn child_exited(kernel: &Kernel, child: Pid) {
+    const CLD_EXITED: i32 = 1;
+    const CLD_KILLED: i32 = 2;
+    let table = kernel.processes();
+    let Some(status) = (match table.state(child) {
+        Some(ProcState::Zombie(s)) => Some(s),
+        _ => None,
+    }) else {
+        return;
+    };
+    let Some(parent) = table.get(child).and_then(|c| table.get(c.ppid())) else {
+        return;
+    };
+    let Some(shared) = lookup(&parent) else {
+        return;
+    };
+    let handler = shared.state().actions[usize::from(SIGCHLD - 1)].handler;
+    if !is_handler(handler) {
+        return;
+    }
+    let (code, value) = match status {
+        ExitStatus::Exited(c) => (CLD_EXITED, i32::from(c)),
+        ExitStatus::Signaled(s) => (CLD_KILLED, i32::from(s)),
+    };
+    shared.post(
+        SIGCHLD,
+        SigInfo {
+            code,
+            pid: child,
+            uid: 0,
+            status: value,
+        },
+    );
 }
 
 /// Sigaltstack implements Linux syscall sigaltstack(2): `sigaltstack(ss, old_ss)`.

@@ -124,7 +124,7 @@ const XATTR: &str = "no extended attributes";
 const PRIV: &str = "a container may not do this (EPERM-class operation; not offered)";
 const FORK: &str = "in the runtime: it asks recompiler_linux_v1.fork to copy the process (guest pages and runtime state) into a new instance, which resumes with rax = 0; clone with CLONE_VM (threads) is ENOSYS";
 const DELIVERY: &str =
-    "TODO: signal delivery to handlers needs the runtime (frames on the guest stack)";
+    "TODO: needs timers or queues that raise signals (delivery to handlers exists)";
 const FDKINDS: &str = "no such kind of file in the kernel core yet";
 const NUMA: &str = "one CPU, one memory node";
 const OBSOLETE: &str = "removed from Linux";
@@ -152,13 +152,13 @@ pub static SYSCALLS: &[Syscall] = &[
         13,
         "rt_sigaction",
         signal::rt_sigaction,
-        "dispositions are stored and honoured by kill; handlers are not run yet (delivery is the runtime's, a later step)",
+        "handlers run on frames the runtime builds on the guest stack (SA_SIGINFO, SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_ONSTACK); siginfo is SI_USER from kill, CLD_* for SIGCHLD, the fault address for CPU faults",
     ),
     full(14, "rt_sigprocmask", signal::rt_sigprocmask),
     runtime(
         15,
         "rt_sigreturn",
-        "the runtime unwinds its own signal frames",
+        "the runtime restores the registers, FPU state and mask from its own signal frame",
     ),
     partial(
         16,
@@ -187,7 +187,7 @@ pub static SYSCALLS: &[Syscall] = &[
         34,
         "pause",
         signal::pause,
-        "waits until the process is stopped: no signal can wake it before delivery exists",
+        "EINTR once a signal is delivered to a handler",
     ),
     full(35, "nanosleep", time::nanosleep),
     no(36, "getitimer", DELIVERY),
@@ -235,7 +235,7 @@ pub static SYSCALLS: &[Syscall] = &[
         62,
         "kill",
         signal::kill,
-        "default actions (terminate, ignore) and SIG_IGN are honoured; a signal with a handler stays pending; stop signals do nothing (no job control)",
+        "default actions (terminate, ignore), SIG_IGN and handlers are honoured; stop signals do nothing (no job control)",
     ),
     partial(
         63,
@@ -392,14 +392,14 @@ pub static SYSCALLS: &[Syscall] = &[
     partial(
         130,
         "rt_sigsuspend",
-        signal::pause,
-        "waits until the process is stopped: no signal can wake it before delivery exists",
+        signal::rt_sigsuspend,
+        "the mask is replaced until a signal is delivered to a handler; its frame restores the old one",
     ),
     partial(
         131,
         "sigaltstack",
         signal::sigaltstack,
-        "the stack is recorded (and reported) for when delivery exists",
+        "handlers with SA_ONSTACK run on it; SS_AUTODISARM honoured",
     ),
     full(132, "utime", fs::utime),
     no(

@@ -48,6 +48,7 @@ mod nr {
     pub const SELECT: i64 = 23;
     pub const DUP: i64 = 32;
     pub const DUP2: i64 = 33;
+    pub const PAUSE: i64 = 34;
     pub const NANOSLEEP: i64 = 35;
     pub const GETPID: i64 = 39;
     pub const SENDFILE: i64 = 40;
@@ -86,6 +87,7 @@ mod nr {
     pub const GETGROUPS: i64 = 115;
     pub const CAPGET: i64 = 125;
     pub const RT_SIGPENDING: i64 = 127;
+    pub const RT_SIGSUSPEND: i64 = 130;
     pub const SIGALTSTACK: i64 = 131;
     pub const PERSONALITY: i64 = 135;
     pub const STATFS: i64 = 137;
@@ -1181,4 +1183,195 @@ fn random_calls_never_panic() {
             Err(HostExit::Exec(t)) => panic!("{nr}{args:?} exec'd {t:?} without a gate"),
         }
     }
+}
+
+/// Installs `handler` for `sig` with `flags` (plus SA_RESTORER) and `mask`.
+fn catch(g: &mut Guest, sig: i64, handler: u64, flags: u64, mask: u64) {
+    let mut act = [0u8; 32];
+    act[0..8].copy_from_slice(&handler.to_le_bytes());
+    act[8..16].copy_from_slice(&(flags | 0x0400_0000).to_le_bytes());
+    act[16..24].copy_from_slice(&0x40_2000u64.to_le_bytes());
+    act[24..32].copy_from_slice(&mask.to_le_bytes());
+    g.put(BUF, &act);
+    assert_eq!(g.sys(nr::RT_SIGACTION, &[sig, BUF as i64, 0, 8]), 0);
+}
+
+/// Unblocks everything, as the handler's rt_sigreturn would.
+fn unblock_all(g: &mut Guest) {
+    g.put_u64(BUF + 1024, 0);
+    assert_eq!(g.sys(nr::RT_SIGPROCMASK, &[2, BUF as i64 + 1024, 0, 8]), 0);
+}
+
+/// The mask, through rt_sigprocmask.
+fn mask(g: &mut Guest) -> u64 {
+    assert_eq!(g.sys(nr::RT_SIGPROCMASK, &[0, 0, OUT as i64 + 512, 8]), 0);
+    g.u64(OUT + 512)
+}
+
+/// Taking a signal for its handler: the record, the handler's mask, SA_RESETHAND, the
+/// wake flag, blocked signals waiting for their unblocking.
+#[test]
+fn signal_next_takes_a_pending_signal_for_its_handler() {
+    use super::signal::{NEXT_RECORD, SA_RESETHAND, SA_RESTART};
+    let mut g = Guest::new();
+    let pid = i64::from(g.process.pid());
+    assert!(!g.lp.signal_waiting());
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 0);
+    catch(&mut g, 10, 0x40_1000, SA_RESTART, 1 << 11);
+    assert_eq!(g.sys(nr::KILL, &[pid, 10]), 0);
+    assert!(g.lp.signal_waiting());
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    assert_eq!(g.i32(OUT), 10, "si_signo");
+    assert_eq!(g.i32(OUT + 8), 0, "SI_USER");
+    assert_eq!(g.i32(OUT + 16), pid as i32, "si_pid");
+    assert_eq!(g.u64(OUT + 128), 0x40_1000);
+    assert_eq!(g.u64(OUT + 136), SA_RESTART | 0x0400_0000);
+    assert_eq!(g.u64(OUT + 144), 0x40_2000);
+    assert_eq!(g.u64(OUT + 152), 1 << 11);
+    assert_eq!(g.u64(OUT + 160), 0, "the mask to restore");
+    assert_eq!(g.i32(OUT + 176), 2, "no alternate stack");
+    assert!(!g.lp.signal_waiting());
+    assert_eq!(
+        mask(&mut g),
+        1 << 9 | 1 << 11,
+        "the signal and sa_mask blocked"
+    );
+    // Blocked now: it waits until the handler's rt_sigreturn restores the mask.
+    assert_eq!(g.sys(nr::KILL, &[pid, 10]), 0);
+    assert!(!g.lp.signal_waiting());
+    g.put_u64(BUF, 0);
+    assert_eq!(g.sys(nr::RT_SIGPROCMASK, &[2, BUF as i64, 0, 8]), 0);
+    assert!(g.lp.signal_waiting());
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    unblock_all(&mut g);
+    // SA_RESETHAND: the disposition is back to SIG_DFL once taken.
+    catch(&mut g, 12, 0x40_1100, SA_RESETHAND, 0);
+    assert_eq!(g.sys(nr::KILL, &[pid, 12]), 0);
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 12);
+    assert_eq!(g.sys(nr::RT_SIGACTION, &[12, 0, OUT as i64, 8]), 0);
+    assert_eq!(g.u64(OUT), 0, "SIG_DFL");
+    // The record must fit in memory.
+    catch(&mut g, 10, 0x40_1000, 0, 0);
+    g.put_u64(BUF, 0);
+    assert_eq!(g.sys(nr::RT_SIGPROCMASK, &[2, BUF as i64, 0, 8]), 0);
+    assert_eq!(g.sys(nr::KILL, &[pid, 10]), 0);
+    let end = (MEM - NEXT_RECORD + 1) as u32;
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, end), -14);
+    assert_eq!(
+        g.lp.signal_next(&mut g.mem, 0, OUT as u32),
+        10,
+        "still pending"
+    );
+}
+
+/// A CPU fault the runtime raises: to a handler when there is one and it is not
+/// blocked; otherwise back to SIG_DFL and unblocked (the runtime then ends the process).
+#[test]
+fn forced_faults() {
+    let mut g = Guest::new();
+    assert_eq!(g.lp.signal_next(&mut g.mem, 11, OUT as u32), 0);
+    catch(&mut g, 11, 0x40_1000, 0, 0);
+    assert_eq!(g.lp.signal_next(&mut g.mem, 11, OUT as u32), 11);
+    assert_eq!(
+        g.i32(OUT + 8),
+        0x80,
+        "SI_KERNEL (the runtime sets the code and address)"
+    );
+    // Now blocked (in its handler): a second fault is not delivered, and resets it.
+    assert_eq!(g.lp.signal_next(&mut g.mem, 11, OUT as u32), 0);
+    assert_eq!(g.sys(nr::RT_SIGACTION, &[11, 0, OUT as i64, 8]), 0);
+    assert_eq!(g.u64(OUT), 0, "SIG_DFL");
+    assert_eq!(mask(&mut g) & 1 << 10, 0, "unblocked");
+    assert_eq!(g.lp.signal_next(&mut g.mem, 99, OUT as u32), 0);
+}
+
+/// A blocking call a signal for a handler interrupts: -ERESTARTSYS for one Linux
+/// restarts (read on a pipe), EINTR for one it never restarts (pause, nanosleep); a
+/// blocked signal does not interrupt.
+#[test]
+fn a_signal_interrupts_blocking_calls() {
+    use super::signal::ERESTARTSYS;
+    let mut g = Guest::new();
+    let pid = g.process.pid();
+    catch(&mut g, 10, 0x40_1000, 0, 0);
+    assert_eq!(g.sys(nr::PIPE2, &[BUF as i64 + 64, 0]), 0);
+    let r = i64::from(g.i32(BUF + 64));
+    let child = g.kernel.fork(&g.process).unwrap();
+    let sender = LinuxProcess::new(Arc::clone(&g.kernel), child, None);
+    let kill_later = |mut sender: LinuxProcess| {
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            let mut mem = vec![0u8; 64];
+            assert_eq!(
+                sender
+                    .syscall(&mut mem, nr::KILL, [i64::from(pid), 10, 0, 0, 0, 0])
+                    .unwrap(),
+                0
+            );
+            sender
+        })
+    };
+    let t = kill_later(sender);
+    assert_eq!(g.sys(nr::READ, &[r, OUT as i64, 10]), -ERESTARTSYS);
+    let sender = t.join().unwrap();
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    unblock_all(&mut g);
+    let t = kill_later(sender);
+    g.err(nr::PAUSE, &[], Errno::EINTR);
+    let sender = t.join().unwrap();
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    unblock_all(&mut g);
+    g.put(BUF, &structs::timespec(5, 0));
+    let t = kill_later(sender);
+    let started = Instant::now();
+    g.err(nr::NANOSLEEP, &[BUF as i64, 0], Errno::EINTR);
+    assert!(started.elapsed() < Duration::from_secs(4));
+    let sender = t.join().unwrap();
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    unblock_all(&mut g);
+    // rt_sigsuspend: a signal blocked before is taken under the temporary mask, and the
+    // record's mask to restore is the one before the call.
+    g.put_u64(BUF, 1 << 9);
+    assert_eq!(g.sys(nr::RT_SIGPROCMASK, &[0, BUF as i64, 0, 8]), 0);
+    let mut sender = sender;
+    let mut mem = vec![0u8; 64];
+    assert_eq!(
+        sender
+            .syscall(&mut mem, nr::KILL, [i64::from(pid), 10, 0, 0, 0, 0])
+            .unwrap(),
+        0
+    );
+    assert!(!g.lp.signal_waiting(), "blocked");
+    g.put_u64(BUF, 0);
+    g.err(nr::RT_SIGSUSPEND, &[BUF as i64, 8], Errno::EINTR);
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 10);
+    assert_eq!(g.u64(OUT + 160), 1 << 9, "the mask before rt_sigsuspend");
+    // The process being stopped still ends a wait.
+    g.process.interrupt().interrupt();
+    assert!(g.lp.signal_waiting());
+    assert!(matches!(g.call(nr::PAUSE, &[]), Err(HostExit::Kill(_))));
+}
+
+/// SIGCHLD reaches a parent that catches it, with the child's pid and status.
+#[test]
+fn sigchld_on_a_childs_exit() {
+    let mut g = Guest::new();
+    let a = g.kernel.fork(&g.process).unwrap();
+    g.kernel
+        .processes()
+        .exit(a.pid(), ExitStatus::Exited(3))
+        .unwrap();
+    super::signal::child_exited(&g.kernel, a.pid());
+    assert!(!g.lp.signal_waiting(), "ignored by default");
+    catch(&mut g, 17, 0x40_1000, 0, 0);
+    let b = g.kernel.fork(&g.process).unwrap();
+    g.kernel
+        .processes()
+        .exit(b.pid(), ExitStatus::Signaled(15))
+        .unwrap();
+    super::signal::child_exited(&g.kernel, b.pid());
+    assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 17);
+    assert_eq!(g.i32(OUT + 8), 2, "CLD_KILLED");
+    assert_eq!(g.i32(OUT + 16), b.pid());
+    assert_eq!(g.i32(OUT + 24), 15);
 }

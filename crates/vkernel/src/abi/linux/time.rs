@@ -140,7 +140,7 @@ pub(super) fn settime(_lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> S
 /// Sleeps `ns` nanoseconds (interruptible only by the end of the process).
 fn sleep_for(lp: &LinuxProcess, ns: u64) -> SysResult {
     let deadline = Instant::now().checked_add(Duration::from_nanos(ns));
-    poll::sleep_until(&lp.process, deadline)?;
+    poll::sleep_until(lp.intr(), deadline)?;
     Ok(0)
 }
 
