@@ -25,6 +25,7 @@
 mod host;
 mod loader;
 mod process;
+mod signal;
 mod window;
 
 use std::sync::atomic::{AtomicPtr, Ordering};

@@ -150,10 +150,22 @@ impl Process {
     /// with if the vkernel's exit call ever returns.
     pub fn run(&mut self) -> i32 {
         loop {
-            let stop = interp::run(&mut self.cpu, &mut self.win, &mut self.code, u64::MAX);
+            let stop = interp::run(
+                &mut self.cpu,
+                &mut self.win,
+                &mut self.code,
+                crate::signal::CHECK_EVERY,
+            );
+            if crate::signal::caught(self, &stop) {
+                continue; // a fault the program has a handler for
+            }
             match stop {
-                Exit::Syscall => self.syscall(),
-                Exit::Limit => {}
+                Exit::Syscall => {
+                    let nr = self.cpu.gpr[gpr::RAX];
+                    self.syscall();
+                    crate::signal::after_syscall(self, nr);
+                }
+                Exit::Limit => crate::signal::poll(self),
                 Exit::Fault(f) => {
                     host::log(&format!(
                         "SIGSEGV: {:?} access to {:#x} ({:?}) at rip {:#x}",
@@ -218,7 +230,11 @@ impl Process {
             nr::MREMAP => self.mremap(a),
             nr::MADVISE => self.madvise(a[0], a[1], a[2]),
             nr::ARCH_PRCTL => self.arch_prctl(a[0], a[1]),
-            nr::RT_SIGRETURN => -ENOSYS,
+            nr::RT_SIGRETURN => {
+                // Restores rax (and everything else) from the signal frame.
+                crate::signal::sigreturn(self);
+                return;
+            }
             nr::FORK | nr::VFORK => self.fork(0, 0, 0, 0, 0),
             nr::CLONE => self.fork(a[0], a[1], a[2], a[3], a[4]),
             nr::EXIT | nr::EXIT_GROUP => {
