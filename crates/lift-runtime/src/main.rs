@@ -107,6 +107,9 @@ fn start() -> i32 {
             kv
         })
         .collect();
+    if env.iter().any(|kv| kv == b"LIFT_STRACE=1") {
+        process::STRACE.store(true, Ordering::Relaxed);
+    }
     let mut random = [0u8; 16];
     // getrandom(2) through the vkernel, into runtime memory (not the window).
     let got = host::syscall(318, [random.as_mut_ptr() as usize as u64, 16, 0, 0, 0, 0]);

@@ -59,6 +59,10 @@ pub const SIGTRAP: u64 = 5;
 pub const SIGFPE: u64 = 8;
 pub const SIGSEGV: u64 = 11;
 
+/// Whether to print every syscall (`LIFT_STRACE=1` in the environment the
+/// program starts with), for debugging lifted programs.
+pub static STRACE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// A running lifted program.
 pub struct Process {
     pub cpu: Cpu,
@@ -244,6 +248,13 @@ impl Process {
             }
             _ => host::syscall(n, a),
         };
+        if STRACE.load(std::sync::atomic::Ordering::Relaxed) {
+            // LIFT_STRACE=1 in the program's environment: every syscall on its stderr.
+            eprintln!(
+                "[lift] {n}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {ret}",
+                a[0], a[1], a[2], a[3], a[4], a[5]
+            );
+        }
         // Linux's syscall instruction: rcx = return address, r11 = rflags.
         self.cpu.gpr[gpr::RAX] = ret as u64;
         self.cpu.gpr[gpr::RCX] = self.cpu.rip;
