@@ -435,6 +435,12 @@ fn lifted(container: &Container, case: &Case) -> (String, String, i32) {
         env: ENV
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
+            // LIFT_STRACE=1 in the test's environment: the lifted runs' syscalls.
+            .chain(
+                std::env::var("LIFT_STRACE")
+                    .ok()
+                    .map(|v| ("LIFT_STRACE".into(), v)),
+            )
             .collect(),
         cwd: Some(DATA.into()),
         stdin: case.stdin.as_bytes().to_vec(),
