@@ -174,7 +174,7 @@ fn busybox_lockstep_with_the_cpu() {
     let started = Instant::now();
     let mut outcomes = Vec::new();
     for job in &jobs {
-        match lockstep::run(&busybox, job, &env(), &fx.dir, mode) {
+        match serial(|| lockstep::run(&busybox, job, &env(), &fx.dir, mode)) {
             Ok(o) => {
                 println!("{}", summary(&o));
                 outcomes.push(o);
@@ -300,7 +300,7 @@ fn perturbed(p: Perturb) -> Option<Outcome> {
     job.name = format!("ls-{p:?}");
     job.cap = 50_000;
     job.perturb = Some(p);
-    match lockstep::run(&busybox, &job, &env(), &fx.dir, Mode::Strict) {
+    match serial(|| lockstep::run(&busybox, &job, &env(), &fx.dir, Mode::Strict)) {
         Ok(o) => Some(o),
         Err(native::SpawnError::PtraceRefused) => {
             println!("SKIPPED: ptrace(PTRACE_TRACEME) is refused here");
@@ -336,4 +336,14 @@ fn harness_reports_wrong_memory() {
     assert_eq!(o.end, End::Diverged);
     assert!(report.contains("writable memory differs before this system call"));
     assert!(report.contains("syscall"));
+}
+
+/// Runs one traced program at a time. The tests of this module run on parallel
+/// threads; once, on a heavily loaded machine, both perturbed runs failed to
+/// start ("could not start ls") while the other runs were being traced, and
+/// did not fail alone. The runs are CPU-bound anyway, so nothing is lost.
+fn serial<T>(f: impl FnOnce() -> T) -> T {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    f()
 }
