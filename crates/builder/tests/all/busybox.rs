@@ -493,6 +493,37 @@ fn busybox_bundle(dir: &Path) -> (PathBuf, PathBuf) {
     (bundle, public)
 }
 
+/// The busybox image, built and signed once per test binary, and a runtime with it
+/// loaded (the compiled code is cached on disk beside the bundle, so only the first
+/// load compiles).
+fn load_busybox() -> (Runtime, Arc<LoadedBundle>) {
+    struct Built {
+        dir: PathBuf,
+        bundle: PathBuf,
+        public: PathBuf,
+    }
+    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        // Under the target directory, made afresh by each run of the tests (a
+        // static is never dropped, so a temporary directory would be left behind).
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-bundle");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (bundle, public) = busybox_bundle(&dir);
+        Built {
+            dir,
+            bundle,
+            public,
+        }
+    });
+    let runtime = Runtime::new(&built.dir.join("state"), EngineLimits::default(), true).unwrap();
+    let key = recompiler_vkernel::bundle::load_trusted_key(&built.public).unwrap();
+    let loaded = runtime
+        .load_bundle(&built.bundle, &[key], CopyPolicy::ExactPath)
+        .unwrap();
+    (runtime, loaded)
+}
+
 fn compare(bundle: &Arc<LoadedBundle>, cases: &[Case], work: &Path) -> Vec<String> {
     let mut failures = Vec::new();
     // BUSYBOX_CASE=text: only the cases whose arguments contain it.
@@ -525,13 +556,8 @@ fn compare(bundle: &Arc<LoadedBundle>, cases: &[Case], work: &Path) -> Vec<Strin
 
 #[test]
 fn busybox_applets_match_native() {
+    let (_runtime, loaded) = load_busybox();
     let tmp = tempfile::tempdir().unwrap();
-    let (bundle, public) = busybox_bundle(tmp.path());
-    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
-    let loaded = runtime
-        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
     let failures = compare(&loaded, CASES, tmp.path());
     let applets: std::collections::BTreeSet<&str> = CASES
         .iter()
@@ -617,13 +643,8 @@ const SIGNALS: &[Case] = &[
 
 #[test]
 fn busybox_signals_match_native() {
+    let (_runtime, loaded) = load_busybox();
     let tmp = tempfile::tempdir().unwrap();
-    let (bundle, public) = busybox_bundle(tmp.path());
-    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
-    let loaded = runtime
-        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
     let failures = compare(&loaded, SIGNALS, tmp.path());
     assert!(
         failures.is_empty(),
@@ -677,13 +698,7 @@ fn run(c: &Container, path: &str, argv: &[&str]) -> Result<(String, String, i32)
 /// other through it.
 #[test]
 fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (bundle, public) = busybox_bundle(tmp.path());
-    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
-    let loaded = runtime
-        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
+    let (_runtime, loaded) = load_busybox();
     let fresh = |name: &str| Container::new(name, Arc::clone(&loaded), Limits::default());
     let busybox = std::fs::read("/bin/busybox").unwrap();
 
@@ -758,13 +773,7 @@ fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
 /// not only one that is computing.
 #[test]
 fn a_time_limit_ends_a_blocked_lifted_program() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (bundle, public) = busybox_bundle(tmp.path());
-    let runtime = Runtime::new(&tmp.path().join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&public).unwrap();
-    let loaded = runtime
-        .load_bundle(&bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
+    let (_runtime, loaded) = load_busybox();
     let c = Container::new("sleepy", loaded, Limits::default());
     let started = std::time::Instant::now();
     let out = c
