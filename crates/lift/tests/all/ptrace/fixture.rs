@@ -9,6 +9,13 @@ use std::sync::OnceLock;
 /// The path of Debian's static busybox, downloaded with `apt-get download
 /// busybox-static` and unpacked with `dpkg-deb -x` on first use.
 pub fn busybox() -> PathBuf {
+    // Once per test process: the tests run on parallel threads, which share the
+    // process id that names the download directory.
+    static BUSYBOX: OnceLock<PathBuf> = OnceLock::new();
+    BUSYBOX.get_or_init(fetch_busybox).clone()
+}
+
+fn fetch_busybox() -> PathBuf {
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-static");
     let bin = cache.join("bin/busybox");
     if bin.is_file() {
