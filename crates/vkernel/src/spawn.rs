@@ -256,8 +256,10 @@ impl Launcher {
             tracing::debug!(container = %self.id, pid, reason = %why, "spawned process ended");
         }
         let status = child_status(&result.end, signal);
+        // SIGCHLD is pending before the parent's wait can see the zombie, as on Linux
+        // (a shell's CHLD trap runs before the command after the one that ended).
+        crate::abi::linux::signal::child_exited(&self.kernel, pid, status);
         let _ = self.kernel.processes().exit(pid, status);
-        crate::abi::linux::signal::child_exited(&self.kernel, pid);
         self.reap_orphans();
     }
 

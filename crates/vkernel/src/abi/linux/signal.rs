@@ -823,19 +823,14 @@ pub(super) fn rt_sigsuspend(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -
     Err(Errno::EINTR.into())
 }
 
-/// Tells the parent of `child` (which just exited) with `SIGCHLD`, if the parent runs
-/// a lifted program that catches it (its default action is to ignore it). Called by
-/// whoever ends a process, after the process table's exit.
-pub fn child_exited(kernel: &Kernel, child: Pid) {
+/// Tells the parent of `child` (which is exiting with `status`) with `SIGCHLD`, if the
+/// parent runs a lifted program that catches it (its default action is to ignore it).
+/// Called by whoever ends a process, before the process table's exit: as on Linux, the
+/// signal is pending when the parent's wait returns.
+pub fn child_exited(kernel: &Kernel, child: Pid, status: ExitStatus) {
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;
     let table = kernel.processes();
-    let Some(status) = (match table.state(child) {
-        Some(ProcState::Zombie(s)) => Some(s),
-        _ => None,
-    }) else {
-        return;
-    };
     let Some(parent) = table.get(child).and_then(|c| table.get(c.ppid())) else {
         return;
     };
