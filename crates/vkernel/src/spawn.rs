@@ -256,10 +256,13 @@ impl Launcher {
             tracing::debug!(container = %self.id, pid, reason = %why, "spawned process ended");
         }
         let status = child_status(&result.end, signal);
-        // SIGCHLD is pending before the parent's wait can see the zombie, as on Linux
-        // (a shell's CHLD trap runs before the command after the one that ended).
-        crate::abi::linux::signal::child_exited(&self.kernel, pid, status);
-        let _ = self.kernel.processes().exit(pid, status);
+        // As on Linux: the zombie first (a parent that reaps on SIGCHLD finds it), then
+        // SIGCHLD pending, then the parent's blocked wait wakes (a shell's CHLD trap
+        // runs before the command after the one that ended).
+        let kernel = &self.kernel;
+        let _ = kernel.processes().exit_with(pid, status, || {
+            crate::abi::linux::signal::child_exited(kernel, pid, status)
+        });
         self.reap_orphans();
     }
 

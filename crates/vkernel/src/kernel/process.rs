@@ -481,6 +481,18 @@ impl ProcessTable {
     /// its children to pid 1 (or the host), and wakes its parent's waits. `ESRCH` if `pid`
     /// is not running.
     pub fn exit(&self, pid: Pid, status: ExitStatus) -> KResult<()> {
+        self.exit_with(pid, status, || {})
+    }
+
+    /// [`Self::exit`], running `before_wake` once the process is a zombie and before
+    /// its waiters wake: how the Linux ABI makes `SIGCHLD` pending before the parent's
+    /// `wait` returns, while a `wait` that looks already sees the zombie (Linux's order).
+    pub fn exit_with(
+        &self,
+        pid: Pid,
+        status: ExitStatus,
+        before_wake: impl FnOnce(),
+    ) -> KResult<()> {
         let process = match self.procs.lock().slots.get(&pid) {
             Some(s) if s.state == ProcState::Running => Arc::clone(&s.process),
             _ => return Err(Errno::ESRCH),
@@ -508,6 +520,7 @@ impl ProcessTable {
             }
         }
         drop(procs);
+        before_wake();
         self.procs.notify();
         Ok(())
     }

@@ -825,8 +825,8 @@ pub(super) fn rt_sigsuspend(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -
 
 /// Tells the parent of `child` (which is exiting with `status`) with `SIGCHLD`, if the
 /// parent runs a lifted program that catches it (its default action is to ignore it).
-/// Called by whoever ends a process, before the process table's exit: as on Linux, the
-/// signal is pending when the parent's wait returns.
+/// Called by whoever ends a process, between its becoming a zombie and its parent's
+/// wait waking (`ProcessTable::exit_with`), as on Linux.
 pub fn child_exited(kernel: &Kernel, child: Pid, status: ExitStatus) {
     const CLD_EXITED: i32 = 1;
     const CLD_KILLED: i32 = 2;

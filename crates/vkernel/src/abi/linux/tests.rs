@@ -1357,19 +1357,19 @@ fn a_signal_interrupts_blocking_calls() {
 fn sigchld_on_a_childs_exit() {
     let mut g = Guest::new();
     let a = g.kernel.fork(&g.process).unwrap();
-    super::signal::child_exited(&g.kernel, a.pid(), ExitStatus::Exited(3));
     g.kernel
         .processes()
         .exit(a.pid(), ExitStatus::Exited(3))
         .unwrap();
+    super::signal::child_exited(&g.kernel, a.pid(), ExitStatus::Exited(3));
     assert!(!g.lp.signal_waiting(), "ignored by default");
     catch(&mut g, 17, 0x40_1000, 0, 0);
     let b = g.kernel.fork(&g.process).unwrap();
-    super::signal::child_exited(&g.kernel, b.pid(), ExitStatus::Signaled(15));
     g.kernel
         .processes()
         .exit(b.pid(), ExitStatus::Signaled(15))
         .unwrap();
+    super::signal::child_exited(&g.kernel, b.pid(), ExitStatus::Signaled(15));
     assert_eq!(g.lp.signal_next(&mut g.mem, 0, OUT as u32), 17);
     assert_eq!(g.i32(OUT + 8), 2, "CLD_KILLED");
     assert_eq!(g.i32(OUT + 16), b.pid());
