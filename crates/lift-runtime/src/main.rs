@@ -21,6 +21,11 @@
 // start-up state included, and std's start-up refuses to run twice (it sets
 // the main thread once); nothing of it is needed here.
 #![cfg_attr(not(test), no_main)]
+// Unit tests build without the entry points, so most of the runtime is unused there.
+#![cfg_attr(
+    test,
+    allow(dead_code, reason = "the entry points are not in test builds")
+)]
 
 mod host;
 mod loader;
