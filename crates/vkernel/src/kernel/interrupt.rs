@@ -19,6 +19,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
 
 use super::errno::{Errno, KResult};
 
@@ -27,6 +28,55 @@ use super::errno::{Errno, KResult};
 /// poisoned lock must not turn into a panic reachable from the guest.
 pub(crate) fn lock<T: ?Sized>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What a thread waiting on several objects sleeps on (WASI's `poll_oneoff`, the Linux
+/// ABI's poll, select and blocking waits): every watched object, and the interrupt,
+/// wakes it by bumping the generation.
+#[derive(Default)]
+pub struct Waiter {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Waker for Waiter {
+    fn wake(&self) {
+        *lock(&self.generation) += 1;
+        self.changed.notify_all();
+    }
+}
+
+impl Waiter {
+    /// The generation now: read it before checking what to wait for.
+    pub fn generation(&self) -> u64 {
+        *lock(&self.generation)
+    }
+
+    /// Sleeps until the generation moves past `seen` or `until` passes (`None`: no
+    /// deadline).
+    pub fn wait(&self, seen: u64, until: Option<Instant>) {
+        let mut g = lock(&self.generation);
+        while *g == seen {
+            match until {
+                None => {
+                    g = self
+                        .changed
+                        .wait(g)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                }
+                Some(t) => {
+                    let Some(left) = t.checked_duration_since(Instant::now()) else {
+                        return;
+                    };
+                    g = self
+                        .changed
+                        .wait_timeout(g, left)
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .0;
+                }
+            }
+        }
+    }
 }
 
 /// Something a blocked thread sleeps on and that can be woken from outside.

@@ -9,12 +9,12 @@
 //! ends with `EINTR` once the process's [`LinuxProcess::intr`] is set (a signal is to be
 //! delivered to a handler, or the process is being stopped).
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::memory::Mem;
 use super::{Args, LinuxProcess, SysResult, structs};
-use crate::kernel::interrupt::lock;
+use crate::kernel::interrupt::Waiter;
 use crate::kernel::{Errno, FileDescription, Interrupt, KResult, Target, Waker, Watch};
 
 /// How often a wait re-checks a host stream that cannot wake it.
@@ -31,52 +31,6 @@ pub mod events {
     pub const POLLWRNORM: i16 = 0x100;
 }
 use events::*;
-
-/// What a waiting thread sleeps on; every watched object (and the interrupt) wakes it
-/// by bumping the generation.
-#[derive(Default)]
-pub(super) struct Waiter {
-    generation: Mutex<u64>,
-    changed: Condvar,
-}
-
-impl Waker for Waiter {
-    fn wake(&self) {
-        *lock(&self.generation) += 1;
-        self.changed.notify_all();
-    }
-}
-
-impl Waiter {
-    fn generation(&self) -> u64 {
-        *lock(&self.generation)
-    }
-
-    /// Sleeps until the generation moves past `seen` or `until` passes.
-    fn wait(&self, seen: u64, until: Option<Instant>) {
-        let mut g = lock(&self.generation);
-        while *g == seen {
-            match until {
-                None => {
-                    g = self
-                        .changed
-                        .wait(g)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-                Some(t) => {
-                    let Some(left) = t.checked_duration_since(Instant::now()) else {
-                        return;
-                    };
-                    g = self
-                        .changed
-                        .wait_timeout(g, left)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-    }
-}
 
 /// Sleeps until `deadline` (`None`: until stopped); `EINTR` once `intr` is set (the
 /// process's [`LinuxProcess::intr`]: a signal to deliver, or the process is stopped).

@@ -7,12 +7,12 @@
 //! charged CPU time).
 //!
 //! `poll_oneoff` blocks its thread until a subscription is ready, without spinning: it
-//! registers one [`PollWaiter`] with every pipe end and host stream it waits for (see
+//! registers one [`Waiter`] with every pipe end and host stream it waits for (see
 //! [`crate::kernel::Watch`]) and with the process's interrupt, then sleeps until one wakes
 //! it or the earliest clock deadline passes. Files are always ready. A host stream that
 //! cannot be watched is re-checked every [`UNWATCHED_RECHECK`].
 
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::errno::{Fail, WResult, WasiErrno};
@@ -22,7 +22,7 @@ use super::types::{
     EVENT_SIZE, FD_READWRITE_HANGUP, SUBSCRIPTION_CLOCK_ABSTIME, SUBSCRIPTION_SIZE, check_flags,
     clockid, eventtype,
 };
-use crate::kernel::interrupt::lock;
+use crate::kernel::interrupt::Waiter;
 use crate::kernel::{FileDescription, Target, Waker, Watch, Whence};
 
 /// The most subscriptions one `poll_oneoff` takes (`NOMEM` beyond, wasmtime-wasi's answer
@@ -41,54 +41,6 @@ fn monotonic_origin() -> Instant {
 
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// The thread of a `poll_oneoff` sleeps on this; every watched object (and the
-/// interrupt) wakes it by bumping the generation.
-#[derive(Default)]
-pub(crate) struct PollWaiter {
-    generation: Mutex<u64>,
-    changed: Condvar,
-}
-
-impl Waker for PollWaiter {
-    fn wake(&self) {
-        *lock(&self.generation) += 1;
-        self.changed.notify_all();
-    }
-}
-
-impl PollWaiter {
-    /// The generation now: read it before checking what to wait for.
-    fn generation(&self) -> u64 {
-        *lock(&self.generation)
-    }
-
-    /// Sleeps until the generation moves past `seen` or `until` passes (`None`: no
-    /// deadline).
-    fn wait(&self, seen: u64, until: Option<Instant>) {
-        let mut g = lock(&self.generation);
-        while *g == seen {
-            match until {
-                None => {
-                    g = self
-                        .changed
-                        .wait(g)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                }
-                Some(t) => {
-                    let Some(left) = t.checked_duration_since(Instant::now()) else {
-                        return;
-                    };
-                    g = self
-                        .changed
-                        .wait_timeout(g, left)
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .0;
-                }
-            }
-        }
-    }
 }
 
 /// A subscription as read from guest memory.
@@ -247,7 +199,7 @@ impl WasiProcess {
     /// Sleeps until `deadline` (`None`: forever), waking early only to end the process
     /// when its interrupt is set (`EINTR`).
     fn sleep_until(&self, deadline: Option<Instant>) -> WResult<()> {
-        let waiter = Arc::new(PollWaiter::default());
+        let waiter = Arc::new(Waiter::default());
         let intr = self.process.interrupt();
         let _registration = intr.register(Arc::clone(&waiter) as Arc<dyn Waker>);
         loop {
@@ -369,7 +321,7 @@ impl WasiProcess {
     /// Blocks until at least one of `subs` is ready (or the process is interrupted:
     /// `EINTR`), and returns the event of each ready one.
     fn wait_ready(&self, subs: &[Sub]) -> WResult<Vec<Option<Event>>> {
-        let waiter = Arc::new(PollWaiter::default());
+        let waiter = Arc::new(Waiter::default());
         let intr = self.process.interrupt();
         let _registration = intr.register(Arc::clone(&waiter) as Arc<dyn Waker>);
         let mut unwatched = false;
