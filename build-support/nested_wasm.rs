@@ -4,7 +4,8 @@
 // outer build's environment cleared and the profile overrides of the including
 // crate's `BUILD_PROFILE`, and the module's path exported to the crate as an
 // environment variable. A missing wasm32-wasip1 target fails with a hint.
-// (The including script defines `BUILD_PROFILE` by including its src/profile.rs.)
+// (The including script defines `BUILD_PROFILE` by including its src/profile.rs,
+// and includes build-support/clean_env.rs.)
 
 const SETUP_HINT: &str = "run ./scripts/test, which installs the wasm toolchain \
      (`rustup target add wasm32-wasip1`)";
@@ -29,6 +30,7 @@ fn build_wasm_bin(spec: &WasmBin<'_>) {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=src/profile.rs");
     println!("cargo:rerun-if-changed=../../build-support/nested_wasm.rs");
+    println!("cargo:rerun-if-changed=../../build-support/clean_env.rs");
     for p in spec
         .watch
         .iter()
@@ -90,35 +92,6 @@ fn build_wasm_bin(spec: &WasmBin<'_>) {
         .to_str()
         .unwrap_or_else(|| fail(spec, &format!("{}: path is not UTF-8", wasm.display())));
     println!("cargo:rustc-env={}={wasm}", spec.env_name);
-}
-
-/// Removes what the outer cargo build exports to build scripts so that it
-/// does not leak into the nested build: profile and target settings,
-/// rustflags (e.g. coverage instrumentation) and rustc wrappers (e.g.
-/// clippy-driver). `CARGO_HOME` and the jobserver (`CARGO_MAKEFLAGS`) are kept.
-fn clear_outer_build_env(cmd: &mut std::process::Command) {
-    for (key, _) in std::env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let leaks = (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_MAKEFLAGS")
-            || matches!(
-                key,
-                "RUSTFLAGS"
-                    | "RUSTDOCFLAGS"
-                    | "RUSTC_WRAPPER"
-                    | "RUSTC_WORKSPACE_WRAPPER"
-                    | "RUSTC_LINKER"
-                    | "TARGET"
-                    | "HOST"
-                    | "PROFILE"
-                    | "OPT_LEVEL"
-                    | "DEBUG"
-                    | "NUM_JOBS"
-                    | "OUT_DIR"
-            );
-        if leaks {
-            cmd.env_remove(key);
-        }
-    }
 }
 
 fn env_var(spec: &WasmBin<'_>, name: &str) -> std::ffi::OsString {

@@ -6,6 +6,7 @@
 
 // The profile table, shared with the library so it is written down once.
 include!("src/profile.rs");
+include!("../../build-support/clean_env.rs");
 include!("../../build-support/nested_wasm.rs");
 
 fn main() {

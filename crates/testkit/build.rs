@@ -43,6 +43,7 @@ fn main() {
         .unwrap_or_else(|e| fail(&format!("cannot find {}: {e}", guests_dir.display())));
 
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=../../build-support/clean_env.rs");
     for var in ["WASI_CC", "WASI_SYSROOT", "NATIVE_CC"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
@@ -200,34 +201,8 @@ fn list_wat(dir: &Path) -> Vec<Built> {
         .collect()
 }
 
-/// Removes what the outer cargo build exports to build scripts so that it does
-/// not leak into the nested build: profile and target settings, rustflags
-/// (e.g. coverage instrumentation) and rustc wrappers (e.g. clippy-driver).
-/// `CARGO_HOME` and the jobserver (`CARGO_MAKEFLAGS`) are kept.
-fn clear_outer_build_env(cmd: &mut Command) {
-    for (key, _) in env::vars_os() {
-        let Some(key) = key.to_str() else { continue };
-        let leaks = (key.starts_with("CARGO_") && key != "CARGO_HOME" && key != "CARGO_MAKEFLAGS")
-            || matches!(
-                key,
-                "RUSTFLAGS"
-                    | "RUSTDOCFLAGS"
-                    | "RUSTC_WRAPPER"
-                    | "RUSTC_WORKSPACE_WRAPPER"
-                    | "RUSTC_LINKER"
-                    | "TARGET"
-                    | "HOST"
-                    | "PROFILE"
-                    | "OPT_LEVEL"
-                    | "DEBUG"
-                    | "NUM_JOBS"
-                    | "OUT_DIR"
-            );
-        if leaks {
-            cmd.env_remove(key);
-        }
-    }
-}
+// clear_outer_build_env, shared with the other nested builds.
+include!("../../build-support/clean_env.rs");
 
 /// Fails the build unless the Rust standard library for wasm32-wasip1 is installed.
 fn check_wasip1_target() {
