@@ -47,7 +47,8 @@ pub use flags::{OFlags, SetTime, Whence};
 pub use interrupt::{Interrupt, Waker, Watch};
 pub use pipe::{PIPE_BUF, PIPE_CAPACITY, pipe2};
 pub use process::{
-    ExitStatus, FdSource, HOST_PID, Pid, ProcState, Process, ProcessTable, SpawnSpec, WaitFor,
+    ExecSignals, ExitStatus, FdSource, HOST_PID, Pid, ProcState, Process, ProcessTable, SpawnSpec,
+    WaitFor,
 };
 pub use stat::{FileType, Stat, is_executable};
 pub use stream::{BytesStream, CaptureStream, FeedStream, HostStream};

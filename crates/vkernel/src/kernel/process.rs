@@ -91,11 +91,29 @@ struct ExecContext {
     env: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
+/// The signal state that survives `execve` (Linux keeps the mask, the pending set and
+/// the ignored signals; caught signals go back to their default): kept on the kernel's
+/// process because each program image has an ABI state of its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExecSignals {
+    /// Blocked signals (bit `sig - 1`).
+    pub mask: u64,
+    /// Signals pending at the exec.
+    pub pending: u64,
+    /// Signals set to `SIG_IGN`.
+    pub ignored: u64,
+}
+
 /// One process of a container.
 pub struct Process {
     pid: Pid,
     /// The parent's pid (changes when the parent exits first).
     parent: AtomicI32,
+    /// Process group and session: inherited at fork and spawn, kept across execve,
+    /// seen by every ABI (a WASI program exec'd by a shell stays in the shell's group).
+    pgid: AtomicI32,
+    sid: AtomicI32,
+    exec_signals: Mutex<ExecSignals>,
     interrupt: Interrupt,
     fds: Mutex<FdTable>,
     fs: Mutex<FsContext>,
@@ -119,6 +137,37 @@ impl Process {
     /// Getppid implements Linux syscall getppid(2) ([`HOST_PID`] for the host's children).
     pub fn ppid(&self) -> Pid {
         self.parent.load(Ordering::SeqCst)
+    }
+
+    /// The process group.
+    pub fn pgid(&self) -> Pid {
+        self.pgid.load(Ordering::SeqCst)
+    }
+
+    /// The session.
+    pub fn sid(&self) -> Pid {
+        self.sid.load(Ordering::SeqCst)
+    }
+
+    /// Moves the process to group `pgid` (the ABI checks the rules of setpgid(2)).
+    pub fn set_pgid(&self, pgid: Pid) {
+        self.pgid.store(pgid, Ordering::SeqCst);
+    }
+
+    /// Makes the process the leader of a new session and group (setsid(2)).
+    pub fn set_sid(&self) {
+        self.sid.store(self.pid, Ordering::SeqCst);
+        self.pgid.store(self.pid, Ordering::SeqCst);
+    }
+
+    /// The signal state the next program image starts with (see [`ExecSignals`]).
+    pub fn exec_signals(&self) -> ExecSignals {
+        *lock(&self.exec_signals)
+    }
+
+    /// Records the signal state an `execve` carries into the next image.
+    pub fn set_exec_signals(&self, signals: ExecSignals) {
+        *lock(&self.exec_signals) = signals;
     }
 
     /// The cancel token of this process's blocking waits.
@@ -384,9 +433,15 @@ impl ProcessTable {
             .unwrap_or(DEFAULT_UMASK)
             & 0o777;
         let ppid = parent.map_or(HOST_PID, |p| p.pid);
+        // The host's children lead a session and group of their own; a guest's
+        // children join their parent's.
+        let group = parent.map(|p| (p.pgid(), p.sid()));
         self.add(ppid, |pid| Process {
             pid,
             parent: AtomicI32::new(ppid),
+            pgid: AtomicI32::new(group.map_or(pid, |g| g.0)),
+            sid: AtomicI32::new(group.map_or(pid, |g| g.1)),
+            exec_signals: Mutex::new(ExecSignals::default()),
             interrupt: Interrupt::new(),
             fds: Mutex::new(fds),
             fs: Mutex::new(FsContext { cwd, umask }),
@@ -410,9 +465,13 @@ impl ProcessTable {
             let exec = lock(&parent.exec);
             (exec.argv.clone(), exec.env.clone())
         };
+        let exec_signals = parent.exec_signals();
         self.add(parent.pid, |pid| Process {
             pid,
             parent: AtomicI32::new(parent.pid),
+            pgid: AtomicI32::new(parent.pgid()),
+            sid: AtomicI32::new(parent.sid()),
+            exec_signals: Mutex::new(exec_signals),
             interrupt: Interrupt::new(),
             fds: Mutex::new(fds),
             fs: Mutex::new(FsContext { cwd, umask }),

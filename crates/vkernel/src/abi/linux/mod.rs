@@ -183,16 +183,15 @@ impl std::fmt::Debug for LinuxProcess {
 }
 
 impl LinuxProcess {
-    /// The Linux ABI of `process` (a process image starting now): default signal
-    /// dispositions, an empty mask, its own process group and session, Linux's default
+    /// The Linux ABI of `process` (a process image starting now): the signal state an
+    /// `execve` carried over (see [`crate::kernel::ExecSignals`]; a new process's is empty), Linux's default
     /// rlimits (`RLIMIT_NOFILE` and `RLIMIT_NPROC` from the kernel's limits).
     pub fn new(
         kernel: Arc<Kernel>,
         process: Arc<Process>,
         spawner: Option<Arc<dyn Spawner>>,
     ) -> LinuxProcess {
-        let pid = process.pid();
-        let shared = signal::Shared::register(&process, pid, pid);
+        let shared = signal::Shared::register(&process);
         let rlimits = proc::default_rlimits(&kernel);
         let comm = process
             .argv()
@@ -385,6 +384,9 @@ impl LinuxProcess {
 
 impl Drop for LinuxProcess {
     fn drop(&mut self) {
+        // An execve ends this image and the next one starts from this (an exit
+        // leaves it unread).
+        self.process.set_exec_signals(self.shared.exec_signals());
         self.shared.unregister(&self.process);
     }
 }

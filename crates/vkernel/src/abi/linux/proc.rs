@@ -237,7 +237,7 @@ pub(super) fn setgroups(_lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> S
 
 /// Getpgrp implements getpgrp(2).
 pub(super) fn getpgrp(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> SysResult {
-    ok(lp.sig().pgid)
+    ok(lp.process.pgid())
 }
 
 /// Getpgid implements getpgid(2).
@@ -268,12 +268,10 @@ pub(super) fn getsid(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysR
 /// Setsid implements setsid(2): `EPERM` for a process-group leader.
 pub(super) fn setsid(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, _a: Args) -> SysResult {
     let pid = lp.process.pid();
-    if lp.sig().pgid == pid {
+    if lp.process.pgid() == pid {
         return Err(Errno::EPERM.into());
     }
-    let mut st = lp.sig();
-    st.pgid = pid;
-    st.sid = pid;
+    lp.process.set_sid();
     ok(pid)
 }
 

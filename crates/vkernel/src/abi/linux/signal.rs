@@ -32,7 +32,9 @@ use std::time::{Duration, Instant};
 use super::memory::Mem;
 use super::{Args, LinuxProcess, SysResult, poll, structs};
 use crate::kernel::interrupt::{Forward, lock};
-use crate::kernel::{Errno, ExitStatus, Interrupt, KResult, Kernel, Pid, ProcState, Process};
+use crate::kernel::{
+    Errno, ExecSignals, ExitStatus, Interrupt, KResult, Kernel, Pid, ProcState, Process,
+};
 
 /// The highest signal number (`SIGRTMAX`).
 pub const NSIG: u8 = 64;
@@ -190,7 +192,8 @@ fn is_handler(handler: u64) -> bool {
     handler != SIG_DFL && handler != SIG_IGN
 }
 
-/// A process's signal state and process-group membership.
+/// A process image's signal state (its process group and session are the kernel
+/// process's: [`Process::pgid`]).
 #[derive(Debug, Clone)]
 pub struct SigState {
     /// By signal number - 1.
@@ -206,8 +209,6 @@ pub struct SigState {
     /// in its frame, so restored at `rt_sigreturn`).
     pub saved_mask: Option<u64>,
     pub altstack: AltStack,
-    pub pgid: Pid,
-    pub sid: Pid,
 }
 
 impl SigState {
@@ -284,14 +285,23 @@ fn key(process: &Arc<Process>) -> usize {
 }
 
 impl Shared {
-    /// A fresh state for `process` (default dispositions, nothing blocked), registered.
-    pub(super) fn register(process: &Arc<Process>, pgid: Pid, sid: Pid) -> Arc<Shared> {
+    /// The state `process` starts a program image with, registered: what an `execve`
+    /// carried over (mask, pending and ignored signals; see [`ExecSignals`]), every
+    /// other disposition the default.
+    pub(super) fn register(process: &Arc<Process>) -> Arc<Shared> {
+        let carried = process.exec_signals();
+        let mut actions = [SigAction::default(); NSIG as usize];
+        for sig in 1..=NSIG {
+            if carried.ignored & bit(sig) != 0 {
+                actions[usize::from(sig - 1)].handler = SIG_IGN;
+            }
+        }
         Shared::install(
             process,
             SigState {
-                actions: [SigAction::default(); NSIG as usize],
-                mask: 0,
-                pending: 0,
+                actions,
+                mask: carried.mask & !UNBLOCKABLE,
+                pending: carried.pending,
                 info: [SigInfo::default(); NSIG as usize],
                 saved_mask: None,
                 altstack: AltStack {
@@ -299,10 +309,21 @@ impl Shared {
                     flags: SS_DISABLE,
                     size: 0,
                 },
-                pgid,
-                sid,
             },
         )
+    }
+
+    /// What of this state an `execve` keeps (see [`ExecSignals`]).
+    pub(super) fn exec_signals(&self) -> ExecSignals {
+        let st = self.state();
+        let ignored = (1..=NSIG)
+            .filter(|&sig| st.actions[usize::from(sig - 1)].handler == SIG_IGN)
+            .fold(0, |acc, sig| acc | bit(sig));
+        ExecSignals {
+            mask: st.mask,
+            pending: st.pending,
+            ignored,
+        }
     }
 
     fn install(process: &Arc<Process>, state: SigState) -> Arc<Shared> {
@@ -396,14 +417,14 @@ pub fn lookup(process: &Arc<Process>) -> Option<Arc<Shared>> {
         .map(|_| shared)
 }
 
-/// The process group of `process` (its own pid if it has no Linux state).
+/// The process group of `process`.
 fn pgid_of(process: &Arc<Process>) -> Pid {
-    lookup(process).map_or(process.pid(), |s| s.state().pgid)
+    process.pgid()
 }
 
-/// The session of `process` (its own pid if it has no Linux state).
+/// The session of `process`.
 fn sid_of(process: &Arc<Process>) -> Pid {
-    lookup(process).map_or(process.pid(), |s| s.state().sid)
+    process.sid()
 }
 
 /// A signal number argument: 1..=64, or 0 where `zero_ok` (`EINVAL` otherwise).
@@ -448,7 +469,17 @@ impl LinuxProcess {
                     st.mask & bit(sig) != 0,
                 )
             }
-            None => (SIG_DFL, false),
+            // A program without a Linux state (WASI) keeps what its exec carried: a
+            // shell's background job ignores SIGINT whatever it runs.
+            None => {
+                let carried = target.exec_signals();
+                let handler = if carried.ignored & bit(sig) != 0 {
+                    SIG_IGN
+                } else {
+                    SIG_DFL
+                };
+                (handler, carried.mask & bit(sig) != 0)
+            }
         };
         match handler {
             SIG_IGN => {}
@@ -604,7 +635,7 @@ impl LinuxProcess {
     /// The process group of `pid` (0: the caller).
     pub(super) fn pgid(&self, pid: Pid) -> KResult<Pid> {
         if pid == 0 || pid == self.process.pid() {
-            return Ok(self.sig().pgid);
+            return Ok(self.process.pgid());
         }
         let p = self.kernel.processes().get(pid).ok_or(Errno::ESRCH)?;
         Ok(pgid_of(&p))
@@ -613,7 +644,7 @@ impl LinuxProcess {
     /// The session of `pid` (0: the caller).
     pub(super) fn sid(&self, pid: Pid) -> KResult<Pid> {
         if pid == 0 || pid == self.process.pid() {
-            return Ok(self.sig().sid);
+            return Ok(self.process.sid());
         }
         let p = self.kernel.processes().get(pid).ok_or(Errno::ESRCH)?;
         Ok(sid_of(&p))
@@ -631,7 +662,7 @@ impl LinuxProcess {
         if pid != me && target.ppid() != me {
             return Err(Errno::ESRCH);
         }
-        let my_sid = self.sig().sid;
+        let my_sid = self.process.sid();
         if sid_of(&target) != my_sid {
             return Err(Errno::EPERM);
         }
@@ -642,9 +673,7 @@ impl LinuxProcess {
         if pgid != pid && !self.group(pgid).iter().any(|p| sid_of(p) == my_sid) {
             return Err(Errno::EPERM);
         }
-        if let Some(s) = lookup(&target) {
-            s.state().pgid = pgid;
-        }
+        target.set_pgid(pgid);
         Ok(())
     }
 }
@@ -914,7 +943,7 @@ pub(super) fn kill(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysRes
     let me = lp.process.pid();
     let targets: Vec<Arc<Process>> = match pid {
         p if p > 0 => vec![lp.kernel.processes().get(p).ok_or(Errno::ESRCH)?],
-        0 => lp.group(lp.sig().pgid),
+        0 => lp.group(lp.process.pgid()),
         -1 => {
             let table = lp.kernel.processes();
             table

@@ -1375,3 +1375,34 @@ fn sigchld_on_a_childs_exit() {
     assert_eq!(g.i32(OUT + 16), b.pid());
     assert_eq!(g.i32(OUT + 24), 15);
 }
+
+#[test]
+fn execve_keeps_the_group_the_mask_and_ignored_signals() {
+    let mut g = Guest::new();
+    let child = g.kernel.fork(&g.process).unwrap();
+    assert_eq!(child.pgid(), g.process.pgid(), "a fork joins its parent's group");
+    let image = LinuxProcess::new(Arc::clone(&g.kernel), Arc::clone(&child), None);
+    {
+        let mut st = image.sig();
+        st.actions[1].handler = super::signal::SIG_IGN; // SIGINT ignored
+        st.actions[14].handler = 0x1234; // SIGTERM caught
+        st.mask = super::signal::bit(10); // SIGUSR1 blocked
+    }
+    // execve: the image ends, the next one starts.
+    drop(image);
+    let next = LinuxProcess::new(Arc::clone(&g.kernel), Arc::clone(&child), None);
+    {
+        let st = next.sig();
+        assert_eq!(st.actions[1].handler, super::signal::SIG_IGN);
+        assert_eq!(st.actions[14].handler, super::signal::SIG_DFL, "a handler resets");
+        assert_eq!(st.mask, super::signal::bit(10));
+    }
+    assert_eq!(child.pgid(), g.process.pgid());
+    // A program without a Linux state (as a WASI program exec'd by the shell) keeps the
+    // ignored SIGINT: a group kill leaves it running, SIGTERM ends it.
+    drop(next);
+    assert_eq!(g.sys(nr::KILL, &[-i64::from(g.process.pgid()), 2]), 0);
+    assert!(!child.interrupt().is_interrupted());
+    assert_eq!(g.sys(nr::KILL, &[i64::from(child.pid()), 15]), 0);
+    assert!(child.interrupt().is_interrupted());
+}
