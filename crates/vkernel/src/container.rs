@@ -21,8 +21,8 @@ use crate::engine::{
 };
 use crate::gate::{Allowed, CopyPolicy, Denied, Gate};
 use crate::kernel::{
-    BytesStream, CaptureStream, Errno, ExitStatus, FdSource, FileDescription, HOST_PID, Image,
-    Inode, Interrupt, Kernel, Limits, OFlags, WaitFor,
+    BytesStream, CaptureStream, Errno, ExitStatus, Fd, FdSource, FileDescription, HOST_PID, Image,
+    Inode, Interrupt, Kernel, Limits, OFlags, Pid, Process, WaitFor,
 };
 use crate::spawn::{Launch, LaunchSpec, Launcher};
 
@@ -256,10 +256,36 @@ impl Container {
         stdio: [Arc<FileDescription>; 3],
         started: impl FnOnce(u32),
     ) -> Result<ExecOutput, RuntimeError> {
-        let launch = self.launch(req, stdio)?;
-        started(launch.process.pid() as u32);
+        self.run_with_fds(req, stdio, Vec::new(), |p| started(p.pid() as u32))
+    }
+
+    /// As [`Container::run_with_stdio`], with more open file descriptions at given fd
+    /// numbers (a channel a session's shell reports on, for example); `started` gets
+    /// the process before it runs.
+    pub fn run_with_fds(
+        &self,
+        req: &ExecRequest,
+        stdio: [Arc<FileDescription>; 3],
+        extra: Vec<(Fd, Arc<FileDescription>)>,
+        started: impl FnOnce(&Arc<Process>),
+    ) -> Result<ExecOutput, RuntimeError> {
+        let launch = self.launch_with(req, stdio, extra)?;
+        started(&launch.process);
         let none = CaptureStream::new(0);
         Ok(self.finish(launch, &none, &none))
+    }
+
+    /// Sends Linux signal `sig` from the host to process `pid`, or with `group` to every
+    /// process of process group `pid`, as `kill` does (a handler runs, an ignored
+    /// signal does nothing, a default termination ends the process with 128 + `sig`).
+    /// Returns how many processes it reached.
+    pub fn signal(&self, pid: u32, group: bool, sig: u8) -> usize {
+        let Ok(pid) = Pid::try_from(pid) else {
+            return 0;
+        };
+        crate::abi::linux::signal::host_kill(&self.kernel, pid, group, sig, &|target, sig| {
+            crate::abi::process::Spawner::terminate(&*self.launcher, target, sig)
+        })
     }
 
     /// Stops process `pid`: blocking calls return at once and a running guest
@@ -359,6 +385,15 @@ impl Container {
         req: &ExecRequest,
         stdio: [Arc<FileDescription>; 3],
     ) -> Result<Launch, RuntimeError> {
+        self.launch_with(req, stdio, Vec::new())
+    }
+
+    fn launch_with(
+        &self,
+        req: &ExecRequest,
+        stdio: [Arc<FileDescription>; 3],
+        extra: Vec<(Fd, Arc<FileDescription>)>,
+    ) -> Result<Launch, RuntimeError> {
         let vfs = self.kernel.vfs();
         let spawn_err = |errno| RuntimeError::Spawn {
             path: req.path.clone(),
@@ -385,11 +420,11 @@ impl Container {
                 .map(|(k, v)| (k.clone().into_bytes(), v.clone().into_bytes()))
                 .collect(),
             cwd,
-            fds: vec![
-                (0, FdSource::File(stdin)),
-                (1, FdSource::File(stdout)),
-                (2, FdSource::File(stderr)),
-            ],
+            fds: [(0, stdin), (1, stdout), (2, stderr)]
+                .into_iter()
+                .chain(extra)
+                .map(|(fd, file)| (fd, FdSource::File(file)))
+                .collect(),
             timeout: req.timeout,
         };
         self.launcher.launch(None, spec)

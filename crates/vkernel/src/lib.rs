@@ -21,4 +21,5 @@ pub mod engine;
 pub mod gate;
 pub mod kernel;
 pub mod server;
+pub mod session;
 pub mod spawn;

@@ -111,6 +111,45 @@ enum Command {
         #[arg(required = true, last = true, value_name = "PATH [ARGS]...")]
         command: Vec<String>,
     },
+    /// Run shell commands in one bash session: the working directory, environment and
+    /// variables carry from one command to the next. Embedded with --bundle, else
+    /// through the daemon. Without COMMANDs, reads one command per line from stdin.
+    Session {
+        /// Embedded mode: the bundle directory.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["socket", "cid"])]
+        bundle: Option<PathBuf>,
+        /// Embedded mode: a trusted public key; repeatable.
+        #[arg(long = "trust", value_name = "KEY.pub", requires = "bundle")]
+        trust: Vec<PathBuf>,
+        /// Embedded mode: where compiled code is cached.
+        #[arg(long, value_name = "DIR", requires = "bundle")]
+        state: Option<PathBuf>,
+        /// Daemon mode: the daemon's socket.
+        #[arg(long, value_name = "PATH")]
+        socket: Option<PathBuf>,
+        /// Daemon mode: the container (its session is opened if it has none) [default: a
+        /// new container, deleted afterwards].
+        #[arg(long, value_name = "CID")]
+        cid: Option<String>,
+        /// The shell's path in the container.
+        #[arg(long, value_name = "PATH", default_value = recompiler_vkernel::session::DEFAULT_SHELL)]
+        shell: String,
+        /// The shell's starting directory.
+        #[arg(long, value_name = "PATH")]
+        cwd: Option<String>,
+        /// The shell's environment (NAME=VALUE); repeatable [default: PATH, HOME=/root, TERM=dumb].
+        #[arg(long = "env", short = 'e', value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Time limit of each command, in seconds (it is then interrupted, as by ^C).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+        /// Print each command's status and time to stderr.
+        #[arg(long, short)]
+        verbose: bool,
+        /// The commands, each a bash command line.
+        #[arg(value_name = "COMMAND")]
+        commands: Vec<String>,
+    },
     /// Ask the exec gate whether PATH (with its hash) may run: the plan's exec request.
     Exec {
         #[command(flatten)]
@@ -317,6 +356,54 @@ fn run(cli: Cli) -> Result<i32> {
             verbose,
             command,
         }),
+        Command::Session {
+            bundle: Some(bundle),
+            trust,
+            state,
+            shell,
+            cwd,
+            env,
+            timeout,
+            verbose,
+            commands,
+            ..
+        } => session_embedded(SessionArgs {
+            bundle,
+            trust,
+            state,
+            shell,
+            cwd,
+            env,
+            timeout,
+            verbose,
+            commands,
+        }),
+        Command::Session {
+            bundle: None,
+            socket,
+            cid,
+            shell,
+            cwd,
+            env,
+            timeout,
+            verbose,
+            commands,
+            ..
+        } => session_daemon(
+            &SocketArg { socket },
+            cid,
+            SessionArgs {
+                bundle: PathBuf::new(),
+                trust: Vec::new(),
+                state: None,
+                shell,
+                cwd,
+                env,
+                timeout,
+                verbose,
+                commands,
+            },
+        ),
         Command::Run {
             bundle: None,
             socket,
@@ -564,6 +651,91 @@ fn run_embedded(a: EmbeddedArgs) -> Result<i32> {
     Ok(out.exit_code())
 }
 
+struct SessionArgs {
+    bundle: PathBuf,
+    trust: Vec<PathBuf>,
+    state: Option<PathBuf>,
+    shell: String,
+    cwd: Option<String>,
+    env: Vec<String>,
+    timeout: Option<f64>,
+    verbose: bool,
+    commands: Vec<String>,
+}
+
+/// The commands of a session: the arguments, or stdin's lines.
+fn session_commands(commands: Vec<String>) -> Result<Box<dyn Iterator<Item = Result<String>>>> {
+    if !commands.is_empty() {
+        return Ok(Box::new(commands.into_iter().map(Ok)));
+    }
+    let stdin = std::io::stdin();
+    Ok(Box::new(
+        std::io::BufRead::lines(stdin.lock())
+            .map(|l| l.context("reading commands from stdin"))
+            .filter(|l| l.as_ref().map_or(true, |l| !l.trim().is_empty())),
+    ))
+}
+
+/// Prints one command's result; returns its exit code.
+fn print_command(
+    verbose: bool,
+    command: &str,
+    stdout: &[u8],
+    stderr: &[u8],
+    code: i32,
+    timed_out: bool,
+    ms: f64,
+) -> Result<i32> {
+    std::io::stdout().write_all(stdout)?;
+    std::io::stdout().flush()?;
+    std::io::stderr().write_all(stderr)?;
+    if timed_out {
+        eprintln!("vkernel: {command:?} ran past its time limit and was interrupted");
+    }
+    if verbose {
+        eprintln!("vkernel: {command:?}: exit {code} in {ms:.2} ms");
+    }
+    Ok(code)
+}
+
+fn session_embedded(a: SessionArgs) -> Result<i32> {
+    use recompiler_vkernel::session::{Session, SessionSpec};
+    if a.trust.is_empty() {
+        bail!("--bundle needs at least one --trust KEY.pub");
+    }
+    let keys = load_keys(&a.trust)?;
+    let state = a.state.unwrap_or_else(default_state);
+    let runtime = Runtime::new(&state, EngineLimits::default(), false)
+        .with_context(|| format!("state directory {}", state.display()))?;
+    let loaded = runtime.load_bundle(&a.bundle, &keys, CopyPolicy::ExactPath)?;
+    let container = Arc::new(Container::new("embedded", loaded, Limits::default()));
+    let spec = SessionSpec {
+        shell: a.shell,
+        env: parse_env(&a.env)?,
+        cwd: a.cwd,
+        ..SessionSpec::default()
+    };
+    let session = Session::start(container, &spec)?;
+    let mut code = 0;
+    for command in session_commands(a.commands)? {
+        let command = command?;
+        let out = session.run(&command, b"", a.timeout.map(Duration::from_secs_f64))?;
+        code = print_command(
+            a.verbose,
+            &command,
+            &out.stdout,
+            &out.stderr,
+            out.exit_code,
+            out.timed_out,
+            out.duration.as_secs_f64() * 1e3,
+        )?;
+        if out.session_ended {
+            break;
+        }
+    }
+    Ok(code)
+}
+
 /// `vkernel run` through the daemon: the streaming form, stdin forwarded.
 fn run_daemon(
     socket: &SocketArg,
@@ -736,4 +908,55 @@ fn preinit_python(input: &std::path::Path, output: &std::path::Path) -> Result<i
         started.elapsed()
     );
     Ok(0)
+}
+
+/// `vkernel session` through the daemon: `session.run` requests on one connection.
+fn session_daemon(socket: &SocketArg, cid: Option<String>, a: SessionArgs) -> Result<i32> {
+    let mut client = socket.connect()?;
+    let (cid, temporary) = match cid {
+        Some(cid) => (cid, false),
+        None => {
+            let v = ok_or_fail(client.call(&json!({"type": "container.create"}))?)?;
+            (v["cid"].as_str().unwrap_or_default().to_string(), true)
+        }
+    };
+    let result = (|| -> Result<i32> {
+        let mut open = json!({"type": "session.open", "cid": cid, "shell": a.shell,
+            "env": a.env, "if_exists": "keep"});
+        if let Some(cwd) = &a.cwd {
+            open["cwd"] = json!(cwd);
+        }
+        ok_or_fail(client.call(&open)?)?;
+        let mut code = 0;
+        for command in session_commands(a.commands)? {
+            let command = command?;
+            let mut req = json!({"type": "session.run", "cid": cid, "command": command});
+            if let Some(t) = a.timeout {
+                req["timeout_ms"] = json!((t * 1e3) as u64);
+            }
+            let v = ok_or_fail(client.call(&req)?)?;
+            let decode = |f: &str| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(v[f].as_str().unwrap_or_default())
+                    .unwrap_or_default()
+            };
+            code = print_command(
+                a.verbose,
+                &command,
+                &decode("stdout"),
+                &decode("stderr"),
+                v["exit_code"].as_i64().unwrap_or(-1) as i32,
+                v["timed_out"].as_bool().unwrap_or(false),
+                v["duration_ms"].as_f64().unwrap_or(0.0),
+            )?;
+            if v["session_ended"].as_bool().unwrap_or(false) {
+                break;
+            }
+        }
+        Ok(code)
+    })();
+    if temporary {
+        let _ = client.call(&json!({"type": "container.delete", "cid": cid}));
+    }
+    result
 }

@@ -152,6 +152,8 @@ impl HostStream for FeedStream {
 struct CaptureState {
     data: Vec<u8>,
     truncated: bool,
+    /// Writes are dropped (see [`CaptureStream::seal`]).
+    sealed: bool,
 }
 
 /// Output collected in memory, up to a cap. Past the cap, writes still succeed (the
@@ -170,6 +172,7 @@ impl CaptureStream {
             state: Mutex::new(CaptureState {
                 data: Vec::new(),
                 truncated: false,
+                sealed: false,
             }),
         })
     }
@@ -183,6 +186,15 @@ impl CaptureStream {
     /// afresh, for streaming output in pieces).
     pub fn take(&self) -> Vec<u8> {
         std::mem::take(&mut lock(&self.state).data)
+    }
+
+    /// Takes what was kept and drops whatever is written from now on (the writes
+    /// still succeed): the output of a command that is over, still held by a
+    /// process that outlived it.
+    pub fn seal(&self) -> Vec<u8> {
+        let mut st = lock(&self.state);
+        st.sealed = true;
+        std::mem::take(&mut st.data)
     }
 
     /// Whether bytes were dropped because of the cap.
@@ -202,6 +214,9 @@ impl CaptureStream {
 impl HostStream for CaptureStream {
     fn write(&self, buf: &[u8], _intr: &Interrupt) -> KResult<usize> {
         let mut st = lock(&self.state);
+        if st.sealed {
+            return Ok(buf.len());
+        }
         let room = self.cap.saturating_sub(st.data.len());
         let keep = room.min(buf.len());
         st.data.extend_from_slice(&buf[..keep]);
@@ -235,6 +250,21 @@ mod tests {
         assert_eq!(buf[0], b'c');
         assert_eq!(s.read(&mut buf, false, &i), Ok(0));
         assert_eq!(s.write(b"x", &i), Err(Errno::EBADF));
+    }
+
+    #[test]
+    fn a_sealed_capture_drops_later_writes() {
+        let c = CaptureStream::new(100);
+        let intr = Interrupt::new();
+        assert_eq!(c.write(b"before", &intr), Ok(6));
+        assert_eq!(c.seal(), b"before");
+        assert_eq!(
+            c.write(b"after", &intr),
+            Ok(5),
+            "the writer is not disturbed"
+        );
+        assert!(c.is_empty());
+        assert!(!c.truncated());
     }
 
     #[test]

@@ -450,54 +450,11 @@ impl LinuxProcess {
         }
     }
 
-    /// Sends `sig` to `target` as `kill` does (see the module docs). Signal 0 only
-    /// checks. A zombie takes any signal and ignores it.
+    /// Sends `sig` to `target` as `kill` does (see [`send`]).
     pub(super) fn send_signal(&self, target: &Arc<Process>, sig: u8) {
-        if sig == 0 || self.kernel.processes().state(target.pid()) != Some(ProcState::Running) {
-            return;
-        }
-        if sig == SIGKILL {
-            self.terminate(target, sig);
-            return;
-        }
-        let shared = lookup(target);
-        let (handler, blocked) = match &shared {
-            Some(s) => {
-                let st = s.state();
-                (
-                    st.actions[usize::from(sig - 1)].handler,
-                    st.mask & bit(sig) != 0,
-                )
-            }
-            // A program without a Linux state (WASI) keeps what its exec carried: a
-            // shell's background job ignores SIGINT whatever it runs.
-            None => {
-                let carried = target.exec_signals();
-                let handler = if carried.ignored & bit(sig) != 0 {
-                    SIG_IGN
-                } else {
-                    SIG_DFL
-                };
-                (handler, carried.mask & bit(sig) != 0)
-            }
-        };
-        match handler {
-            SIG_IGN => {}
-            SIG_DFL => match default_action(sig) {
-                DefaultAction::Ignore | DefaultAction::Stop => {}
-                DefaultAction::Terminate if blocked => {
-                    if let Some(s) = &shared {
-                        s.post(sig, self.user_info());
-                    }
-                }
-                DefaultAction::Terminate => self.terminate(target, sig),
-            },
-            _ => {
-                if let Some(s) = &shared {
-                    s.post(sig, self.user_info());
-                }
-            }
-        }
+        send(&self.kernel, target, sig, self.user_info(), &|t, s| {
+            self.terminate(t, s)
+        });
     }
 
     /// The `siginfo_t` of a signal this process sends (`SI_USER`, its pid, uid 0).
@@ -676,6 +633,104 @@ impl LinuxProcess {
         target.set_pgid(pgid);
         Ok(())
     }
+}
+
+/// Sends `sig` to `target` as `kill` does (see the module docs): a handler's signal
+/// or a blocked one is made pending with `info`, an ignored one dropped, a default
+/// termination done through `terminate` (which records the signal as the exit
+/// status). Signal 0 only checks. A zombie takes any signal and ignores it.
+fn send(
+    kernel: &Kernel,
+    target: &Arc<Process>,
+    sig: u8,
+    info: SigInfo,
+    terminate: &dyn Fn(&Arc<Process>, u8),
+) {
+    if sig == 0 || kernel.processes().state(target.pid()) != Some(ProcState::Running) {
+        return;
+    }
+    if sig == SIGKILL {
+        terminate(target, sig);
+        return;
+    }
+    let shared = lookup(target);
+    let (handler, blocked) = match &shared {
+        Some(s) => {
+            let st = s.state();
+            (
+                st.actions[usize::from(sig - 1)].handler,
+                st.mask & bit(sig) != 0,
+            )
+        }
+        // A program without a Linux state (WASI) keeps what its exec carried: a
+        // shell's background job ignores SIGINT whatever it runs.
+        None => {
+            let carried = target.exec_signals();
+            let handler = if carried.ignored & bit(sig) != 0 {
+                SIG_IGN
+            } else {
+                SIG_DFL
+            };
+            (handler, carried.mask & bit(sig) != 0)
+        }
+    };
+    match handler {
+        SIG_IGN => {}
+        SIG_DFL => match default_action(sig) {
+            DefaultAction::Ignore | DefaultAction::Stop => {}
+            DefaultAction::Terminate if blocked => {
+                if let Some(s) = &shared {
+                    s.post(sig, info);
+                }
+            }
+            DefaultAction::Terminate => terminate(target, sig),
+        },
+        _ => {
+            if let Some(s) = &shared {
+                s.post(sig, info);
+            }
+        }
+    }
+}
+
+/// Sends `sig` (1..=64) from the host, as a `kill` from outside the container: to
+/// process `pid`, or with `group` to every running process of process group `pid`
+/// (as a terminal's ^C reaches its foreground group). `terminate` ends a process
+/// whose default action is to terminate (the launcher's, so the signal becomes its
+/// exit status). Returns how many processes it was sent to.
+pub fn host_kill(
+    kernel: &Kernel,
+    pid: Pid,
+    group: bool,
+    sig: u8,
+    terminate: &dyn Fn(&Arc<Process>, u8),
+) -> usize {
+    if !(1..=NSIG).contains(&sig) {
+        return 0;
+    }
+    let table = kernel.processes();
+    let targets: Vec<Arc<Process>> = table
+        .pids()
+        .into_iter()
+        .filter(|&p| table.state(p) == Some(ProcState::Running))
+        .filter_map(|p| table.get(p))
+        .filter(|p| {
+            if group {
+                p.pgid() == pid
+            } else {
+                p.pid() == pid
+            }
+        })
+        .collect();
+    // The sender is the host: pid 0, as for a signal from the kernel.
+    let info = SigInfo {
+        code: SI_USER,
+        ..SigInfo::default()
+    };
+    for t in &targets {
+        send(kernel, t, sig, info, terminate);
+    }
+    targets.len()
 }
 
 /// Rt_sigaction implements Linux syscall rt_sigaction(2):
