@@ -32,6 +32,7 @@ use crate::kernel::{
     BytesStream, Errno, FeedStream, FileDescription, HOST_PID, HostStream, Interrupt, KResult,
     Limits, OFlags, Process, Readiness, WaitFor,
 };
+use crate::session::{self, Session, SessionError, SessionSpec};
 use protocol::{
     Envelope, ErrorCode, ProtocolError, Request, encode_base64, error_reply, event, reply,
 };
@@ -76,7 +77,10 @@ struct BundleEntry {
 
 /// A container and who made it.
 struct ContainerEntry {
-    container: Container,
+    container: Arc<Container>,
+    /// The container's shell session, once opened (`session.open`, or the first
+    /// `session.run`).
+    session: Mutex<Option<Arc<Session>>>,
     owner: u32,
     bundle: String,
     created: std::time::SystemTime,
@@ -266,6 +270,9 @@ impl Daemon {
             Request::Stdin(s) => self.stdin(conn, &s),
             Request::Kill(_) => self.kill(conn),
             Request::Syscall(s) => self.syscall(conn, &s),
+            Request::SessionOpen(o) => self.session_open(conn.uid, &o),
+            Request::SessionRun(r) => self.session_run(conn.uid, &r),
+            Request::SessionClose(c) => self.session_close(conn.uid, &c.cid),
         };
         match result {
             Ok(fields) => conn.send(&reply(&id, "ok", fields)),
@@ -415,7 +422,8 @@ impl Daemon {
         containers.insert(
             cid.clone(),
             Arc::new(ContainerEntry {
-                container,
+                container: Arc::new(container),
+                session: Mutex::new(None),
                 owner: uid,
                 bundle: bundle_id.clone(),
                 created: std::time::SystemTime::now(),
@@ -452,6 +460,10 @@ impl Daemon {
         }
         // Runs still in progress (other connections) end now; their replies
         // still arrive. The writable layer goes with the last reference.
+        let session = lock_session(&entry).take();
+        if let Some(session) = session {
+            session.close();
+        }
         entry.container.stop_all();
         tracing::info!(%cid, "container deleted");
         Ok(json!({"cid": cid}))
@@ -469,6 +481,7 @@ impl Daemon {
                     "bundle": e.bundle,
                     "processes": s.processes,
                     "writable_bytes": s.writable_bytes,
+                    "session": lock_session(e).as_ref().filter(|s| s.alive()).map(|s| session_json(cid, s, false)),
                     "created_unix": e.created.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
                 })
             })
@@ -639,6 +652,132 @@ impl Daemon {
             }
             Err(err) => self.exec_failure(err, &r.path, Some(&r.cid)),
         }
+    }
+
+    /// Starts the session of `o.cid` as `o` says (see [`protocol::IfExists`]).
+    fn session_open(&self, uid: u32, o: &protocol::SessionOpen) -> Result<Value, ProtocolError> {
+        let entry = self.container(uid, &o.cid)?;
+        let spec = SessionSpec {
+            shell: o
+                .shell
+                .clone()
+                .unwrap_or_else(|| session::DEFAULT_SHELL.into()),
+            env: o.env.pairs()?,
+            cwd: o.cwd.clone(),
+            output_cap: o.output_cap.unwrap_or(crate::container::DEFAULT_OUTPUT_CAP),
+        };
+        let mut slot = lock_session(&entry);
+        if let Some(s) = slot.as_ref().filter(|s| s.alive()) {
+            match o.if_exists {
+                protocol::IfExists::Error => {
+                    return Err(ProtocolError::new(
+                        ErrorCode::Busy,
+                        format!(
+                            "container {:?} has a session (shell pid {}); give \"if_exists\": \"keep\" or \"replace\"",
+                            o.cid,
+                            s.pid()
+                        ),
+                    ));
+                }
+                protocol::IfExists::Keep => {
+                    return Ok(session_json(&o.cid, s, false));
+                }
+                protocol::IfExists::Replace => {}
+            }
+        }
+        if let Some(old) = slot.take() {
+            old.close();
+        }
+        let session = self.start_session(&entry, &spec)?;
+        let reply = session_json(&o.cid, &session, true);
+        *slot = Some(session);
+        Ok(reply)
+    }
+
+    fn start_session(
+        &self,
+        entry: &ContainerEntry,
+        spec: &SessionSpec,
+    ) -> Result<Arc<Session>, ProtocolError> {
+        match Session::start(Arc::clone(&entry.container), spec) {
+            Ok(s) => {
+                tracing::info!(cid = %entry.container.id, pid = s.pid(), shell = %spec.shell, "session started");
+                Ok(Arc::new(s))
+            }
+            Err(SessionError::Start(RuntimeError::Denied(d))) => {
+                self.counters.denied.fetch_add(1, Ordering::Relaxed);
+                Err(ProtocolError::new(
+                    ErrorCode::Exec,
+                    format!("the session's shell {}: exec denied: {d}", spec.shell),
+                ))
+            }
+            Err(e) => Err(ProtocolError::new(ErrorCode::Exec, e.to_string())),
+        }
+    }
+
+    /// One command in the session of `r.cid`, opening one with the defaults if needed.
+    fn session_run(&self, uid: u32, r: &protocol::SessionRun) -> Result<Value, ProtocolError> {
+        let entry = self.container(uid, &r.cid)?;
+        let stdin = protocol::stdin_bytes(&r.stdin, &r.stdin_text)?;
+        let session = {
+            let mut slot = lock_session(&entry);
+            match slot.as_ref() {
+                Some(s) if s.alive() => Arc::clone(s),
+                _ => {
+                    let s = self.start_session(&entry, &SessionSpec::default())?;
+                    *slot = Some(Arc::clone(&s));
+                    s
+                }
+            }
+        };
+        let timeout = r
+            .timeout_ms
+            .map(Duration::from_millis)
+            .or(self.config.default_timeout);
+        let out = session
+            .run(&r.command, &stdin, timeout)
+            .map_err(|e| match e {
+                SessionError::Ended(_) => ProtocolError::new(ErrorCode::NotFound, e.to_string()),
+                SessionError::NulInCommand => {
+                    ProtocolError::new(ErrorCode::BadRequest, e.to_string())
+                }
+                e => ProtocolError::new(ErrorCode::Internal, e.to_string()),
+            })?;
+        let c = &self.counters;
+        c.execs.fetch_add(1, Ordering::Relaxed);
+        if out.timed_out {
+            c.timed_out.fetch_add(1, Ordering::Relaxed);
+        }
+        if out.session_ended {
+            let mut slot = lock_session(&entry);
+            if slot.as_ref().is_some_and(|s| Arc::ptr_eq(s, &session)) {
+                slot.take();
+            }
+        }
+        Ok(json!({
+            "cid": r.cid,
+            "exit_code": out.exit_code,
+            "stdout": encode_base64(&out.stdout),
+            "stderr": encode_base64(&out.stderr),
+            "stdout_truncated": out.stdout_truncated,
+            "stderr_truncated": out.stderr_truncated,
+            "timed_out": out.timed_out,
+            "session_ended": out.session_ended,
+            "duration_ms": out.duration.as_secs_f64() * 1e3,
+        }))
+    }
+
+    /// Ends the session of `cid`.
+    fn session_close(&self, uid: u32, cid: &str) -> Result<Value, ProtocolError> {
+        let entry = self.container(uid, cid)?;
+        let session = lock_session(&entry).take().ok_or_else(|| {
+            ProtocolError::new(
+                ErrorCode::NotFound,
+                format!("container {cid:?} has no session"),
+            )
+        })?;
+        let code = session.close();
+        Ok(json!({"cid": cid, "exit_code": code, "commands": session.commands_run()}))
     }
 
     fn pipeline(
@@ -984,6 +1123,15 @@ fn output_json(out: &ExecOutput, total: Duration) -> Value {
             "total_us": total.as_micros() as u64,
         },
     })
+}
+
+fn lock_session(entry: &ContainerEntry) -> std::sync::MutexGuard<'_, Option<Arc<Session>>> {
+    entry.session.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn session_json(cid: &str, s: &Session, started: bool) -> Value {
+    json!({"cid": cid, "pid": s.pid(), "started": started, "commands": s.commands_run(),
+        "age_ms": s.age().as_millis() as u64})
 }
 
 /// Exits and reaps an RPC process.

@@ -38,6 +38,9 @@ pub const REQUEST_TYPES: &[&str] = &[
     "stdin",
     "kill",
     "syscall",
+    "session.open",
+    "session.run",
+    "session.close",
 ];
 
 /// Why a request got an error reply. The `code` is stable; the message is for people.
@@ -124,6 +127,9 @@ pub enum Request {
     Stdin(Stdin),
     Kill(Kill),
     Syscall(Syscall),
+    SessionOpen(SessionOpen),
+    SessionRun(SessionRun),
+    SessionClose(CidOnly),
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -279,6 +285,47 @@ pub struct Syscall {
     pub args: Vec<Value>,
 }
 
+/// What `session.open` does when the container already has a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IfExists {
+    /// Fail with `busy` (the default).
+    #[default]
+    Error,
+    /// Keep the running session and answer with it.
+    Keep,
+    /// End the running session and start a new one.
+    Replace,
+}
+
+/// Starts the container's shell session.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionOpen {
+    pub cid: String,
+    /// The shell's path in the container [default: /bin/bash].
+    pub shell: Option<String>,
+    #[serde(default)]
+    pub env: EnvSpec,
+    pub cwd: Option<String>,
+    /// Cap on each command's stdout and stderr.
+    pub output_cap: Option<usize>,
+    #[serde(default)]
+    pub if_exists: IfExists,
+}
+
+/// One command in the container's session (opened with the defaults if it has none).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRun {
+    pub cid: String,
+    pub command: String,
+    /// The command's stdin as base64 (`stdin`) or text (`stdin_text`); at most one.
+    pub stdin: Option<String>,
+    pub stdin_text: Option<String>,
+    pub timeout_ms: Option<u64>,
+}
+
 /// Parses one request line (without its newline).
 pub fn parse_request(line: &[u8]) -> Result<Envelope, (Option<Value>, ProtocolError)> {
     if line.len() > MAX_REQUEST_BYTES {
@@ -364,6 +411,24 @@ fn parse_body(ty: &str, body: Value) -> Result<Request, ProtocolError> {
         "container.create" => Request::ContainerCreate(fields(ty, body)?),
         "container.delete" => Request::ContainerDelete(fields(ty, body)?),
         "exec" => Request::Exec(fields(ty, body)?),
+        "session.open" => Request::SessionOpen(fields(ty, body)?),
+        "session.close" => Request::SessionClose(fields(ty, body)?),
+        "session.run" => {
+            let run: SessionRun = fields(ty, body)?;
+            if run.stdin.is_some() && run.stdin_text.is_some() {
+                return Err(ProtocolError::new(
+                    ErrorCode::BadRequest,
+                    "session.run: give `stdin` or `stdin_text`, not both",
+                ));
+            }
+            if run.command.contains('\0') {
+                return Err(ProtocolError::new(
+                    ErrorCode::BadRequest,
+                    "session.run: `command` contains a NUL character, which a shell cannot take",
+                ));
+            }
+            Request::SessionRun(run)
+        }
         "run" => {
             let run: Run = fields(ty, body)?;
             if run.stdin.is_some() && run.stdin_text.is_some() {
