@@ -590,6 +590,22 @@ mod tests {
             code(r#"{"type":"run","cid":"c","path":"/x","stdin":"","stdin_text":""}"#),
             ErrorCode::BadRequest
         );
+        assert_eq!(
+            code(r#"{"type":"session.run","cid":"c","command":"cat","stdin":"","stdin_text":""}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(r#"{"type":"session.run","cid":"c","command":"a\u0000b"}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code(r#"{"type":"session.run","cid":"c"}"#),
+            ErrorCode::MissingField
+        );
+        assert_eq!(
+            code(r#"{"type":"session.open","cid":"c","if_exists":"maybe"}"#),
+            ErrorCode::BadRequest
+        );
         let big = vec![b' '; MAX_REQUEST_BYTES + 1];
         assert_eq!(parse_request(&big).unwrap_err().1.code, ErrorCode::TooLarge);
         // The id survives a failure after it was read.

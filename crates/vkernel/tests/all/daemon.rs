@@ -326,6 +326,14 @@ fn malformed_requests_get_errors_and_the_connection_stays_up() {
             "bundle",
         ),
         (b"{\"type\":\"stdin\",\"text\":\"x\"}\n", "bad_request"),
+        (
+            b"{\"type\":\"session.run\",\"cid\":\"nope\",\"command\":\"ls\"}\n",
+            "not_found",
+        ),
+        (
+            b"{\"type\":\"session.close\",\"cid\":\"nope\"}\n",
+            "not_found",
+        ),
         (b"{\"type\":\"kill\"}\n", "bad_request"),
         (b"\xff\xfe\n", "bad_json"),
     ];
@@ -352,6 +360,33 @@ fn malformed_requests_get_errors_and_the_connection_stays_up() {
     gone.send_raw(b"{\"type\":\"hea").unwrap();
     drop(gone);
     ok(d.client().call(&json!({"type": "health"})).unwrap());
+}
+
+/// The session requests' failures (a session's commands run in the builder's agent
+/// test, where the image has bash).
+#[test]
+fn session_requests_fail_clearly_without_a_shell() {
+    let d = TestDaemon::start();
+    let mut c = d.client();
+    let cid = d.container(&mut c);
+    let v = c
+        .call(&json!({"type": "session.open", "cid": cid, "shell": "/bin/no-such-shell"}))
+        .unwrap();
+    assert_eq!(err_code(&v), "exec", "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/bin/no-such-shell"),
+        "{v}"
+    );
+    let v = c
+        .call(&json!({"type": "session.close", "cid": cid}))
+        .unwrap();
+    assert_eq!(err_code(&v), "not_found", "{v}");
+    // No session was left behind; the daemon answers.
+    let v = ok(c.call(&json!({"type": "container.list"})).unwrap());
+    assert_eq!(v["containers"][0]["session"], Value::Null, "{v}");
 }
 
 #[test]
