@@ -187,7 +187,7 @@ impl LoadedMegabinary {
 
     /// Runs one program image of a process: to its end, or to an `execve`, which
     /// returns the new image with the process's host.
-    fn run_image(&self, req: RunRequest) -> (RunResult, Option<(ExecContinue, Box<dyn WasiHost>)>) {
+    fn run_image(&self, req: RunRequest) -> (RunResult, Option<ExecNext>) {
         let started = Instant::now();
         let deadline_ticks = req.deadline_ticks;
         let max_memory_bytes = req.max_memory_bytes;
@@ -369,6 +369,10 @@ impl LoadedMegabinary {
         )
     }
 }
+
+/// What an image that called `execve` hands to the next one: the continuation and its
+/// process host.
+type ExecNext = (ExecContinue, Box<dyn WasiHost>);
 
 /// The next image of a process that called `execve`.
 struct ExecContinue {
