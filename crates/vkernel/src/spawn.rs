@@ -30,7 +30,7 @@ use crate::engine::{RunEnd, RunRequest};
 use crate::gate::Allowed;
 use crate::kernel::{
     Errno, ExitStatus, Fd, FdSource, HOST_PID, Inode, Interrupt, KResult, Kernel, Pid, ProcState,
-    Process, SpawnSpec, WaitFor,
+    Process, SpawnSpec, View, WaitFor,
 };
 
 /// Symlinks followed while resolving an exec path, as Linux's MAXSYMLINKS.
@@ -106,12 +106,28 @@ impl Launcher {
         cwd: &Arc<Inode>,
         path: &[u8],
     ) -> Result<(Allowed, String), RuntimeError> {
+        self.check_exec_for(None, cwd, path)
+    }
+
+    /// [`Self::check_exec`] for process `caller` (`None`: the host), whose view of the
+    /// filesystem resolves `/proc/self`: `/proc/self/exe` and the other links of `/proc`
+    /// are followed by their text like any symlink, so what is gated is the file they
+    /// name, by its path and hash.
+    pub fn check_exec_for(
+        &self,
+        caller: Option<Pid>,
+        cwd: &Arc<Inode>,
+        path: &[u8],
+    ) -> Result<(Allowed, String), RuntimeError> {
         let exec_err = |errno| RuntimeError::Exec {
             path: String::from_utf8_lossy(path).into_owned(),
             errno,
         };
-        let (canonical, inode) = self.resolve(cwd, path).map_err(exec_err)?;
-        let vfs = self.kernel.vfs();
+        let vfs = match caller {
+            Some(pid) => self.kernel.vfs().view(pid),
+            None => self.kernel.vfs().host_view(),
+        };
+        let (canonical, inode) = Self::resolve(&vfs, cwd, path).map_err(exec_err)?;
         // exec_lookup checks it is a regular file with an execute bit.
         let _ = vfs.exec_lookup(vfs.root(), &canonical).map_err(exec_err)?;
         let contents = inode.read_contents().map_err(exec_err)?;
@@ -137,8 +153,11 @@ impl Launcher {
 
     /// Resolves `path` to its canonical absolute path, following symlinks in every
     /// component including the last.
-    fn resolve(&self, cwd: &Arc<Inode>, path: &[u8]) -> Result<(Vec<u8>, Arc<Inode>), Errno> {
-        let vfs = self.kernel.vfs();
+    fn resolve(
+        vfs: &View<'_>,
+        cwd: &Arc<Inode>,
+        path: &[u8],
+    ) -> Result<(Vec<u8>, Arc<Inode>), Errno> {
         let mut dir = Arc::clone(cwd);
         let mut path = path.to_vec();
         for _ in 0..MAX_SYMLINKS {
@@ -150,20 +169,18 @@ impl Launcher {
             let parent_inode = vfs.lookup(&dir, &parent, true)?;
             let parent_path = vfs.getcwd(&parent_inode)?;
             let inode = vfs.lookup(&parent_inode, &name, false)?;
-            match vfs.readlinkat(&parent_inode, &name) {
-                Ok(target) => {
-                    dir = parent_inode;
-                    path = target;
+            if !inode.is_symlink() {
+                let mut full = parent_path;
+                if full != b"/" {
+                    full.push(b'/');
                 }
-                Err(_) => {
-                    let mut full = parent_path;
-                    if full != b"/" {
-                        full.push(b'/');
-                    }
-                    full.extend_from_slice(&name);
-                    return Ok((full, inode));
-                }
+                full.extend_from_slice(&name);
+                return Ok((full, inode));
             }
+            // A link of /proc too: by its text, even a magic one, so the file gated is
+            // the one a path names (an unreadable link fails the exec).
+            path = vfs.readlinkat(&parent_inode, &name)?;
+            dir = parent_inode;
         }
         Err(Errno::ELOOP)
     }
@@ -180,7 +197,8 @@ impl Launcher {
             path: String::from_utf8_lossy(&spec.path).into_owned(),
             errno,
         };
-        let (allowed, _canonical) = self.check_exec(&spec.cwd, &spec.path)?;
+        let (allowed, canonical) =
+            self.check_exec_for(parent.map(|p| p.pid()), &spec.cwd, &spec.path)?;
         let me = self.me.upgrade().ok_or_else(|| spawn_err(Errno::EAGAIN))?;
         let mut env = spec.env;
         // wasi-libc starts every program with cwd `/` (preview1 cannot tell it
@@ -207,6 +225,7 @@ impl Launcher {
                 },
             )
             .map_err(spawn_err)?;
+        process.set_image(&spec.path, canonical.into_bytes());
         let host = match WasiProcess::new(Arc::clone(&self.kernel), Arc::clone(&process)) {
             Ok(host) => host.with_spawner(me),
             Err(errno) => {
@@ -376,10 +395,11 @@ impl Spawner for Launcher {
     }
 
     fn check_exec(&self, process: &Arc<Process>, path: &[u8]) -> KResult<ExecAllowed> {
-        match Launcher::check_exec(self, &process.cwd(), path) {
-            Ok((allowed, _)) => Ok(ExecAllowed {
+        match self.check_exec_for(Some(process.pid()), &process.cwd(), path) {
+            Ok((allowed, canonical)) => Ok(ExecAllowed {
                 dispatch_id: allowed.dispatch_id,
                 memory_export: allowed.memory,
+                path: canonical.into_bytes(),
             }),
             Err(RuntimeError::Exec { errno, .. } | RuntimeError::Spawn { errno, .. }) => Err(errno),
             // Logged by the gate.

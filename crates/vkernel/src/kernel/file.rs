@@ -23,6 +23,7 @@ use super::stat::{FileType, Stat};
 use super::stream::HostStream;
 use super::vfs::device::Driver;
 use super::vfs::inode::{Body, MAX_FILE_SIZE, WritePos};
+use super::vfs::path::Loc;
 use super::vfs::{Dirent, Inode};
 
 /// Entries fetched from a directory per round of `getdents` (the directory's lock is not
@@ -80,6 +81,9 @@ pub struct FileDescription {
     flags: AtomicU32,
     /// The file offset (a directory's `getdents` cookie). Taken before inode locks.
     pos: Mutex<u64>,
+    /// Where a file (not a directory) of the filesystem was opened: the name
+    /// `/proc/<pid>/fd/<n>` shows.
+    loc: Option<Loc>,
 }
 
 impl std::fmt::Debug for FileDescription {
@@ -106,11 +110,22 @@ const KEPT_FLAGS: OFlags = OFlags::from_bits_retain(
 
 impl FileDescription {
     pub(crate) fn new(target: Target, flags: OFlags) -> Arc<FileDescription> {
+        FileDescription::at(target, flags, None)
+    }
+
+    /// A description of a file opened under the name `loc` says.
+    pub(crate) fn at(target: Target, flags: OFlags, loc: Option<Loc>) -> Arc<FileDescription> {
         Arc::new(FileDescription {
             target,
             flags: AtomicU32::new((flags & KEPT_FLAGS).bits()),
             pos: Mutex::new(0),
+            loc,
         })
+    }
+
+    /// Where the file was opened (see [`FileDescription::at`]).
+    pub(crate) fn loc(&self) -> Option<&Loc> {
+        self.loc.as_ref()
     }
 
     /// A description of a host stream, with `flags`' access mode and `O_NONBLOCK`.
@@ -451,8 +466,7 @@ impl FileDescription {
         match &self.target {
             Target::Path(_) => Err(Errno::EBADF),
             Target::Regular(i) | Target::Directory(i) | Target::Device(i) => {
-                i.set_times(atime, mtime);
-                Ok(())
+                i.set_times(atime, mtime)
             }
             _ => Ok(()),
         }
@@ -463,10 +477,7 @@ impl FileDescription {
     pub fn fchmod(&self, mode: u32) -> KResult<()> {
         match &self.target {
             Target::Path(_) => Err(Errno::EBADF),
-            Target::Regular(i) | Target::Directory(i) | Target::Device(i) => {
-                i.chmod(mode);
-                Ok(())
-            }
+            Target::Regular(i) | Target::Directory(i) | Target::Device(i) => i.chmod(mode),
             _ => Ok(()),
         }
     }
@@ -475,10 +486,7 @@ impl FileDescription {
     pub fn fchown(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
         match &self.target {
             Target::Path(_) => Err(Errno::EBADF),
-            Target::Regular(i) | Target::Directory(i) | Target::Device(i) => {
-                i.chown(uid, gid);
-                Ok(())
-            }
+            Target::Regular(i) | Target::Directory(i) | Target::Device(i) => i.chown(uid, gid),
             _ => Ok(()),
         }
     }

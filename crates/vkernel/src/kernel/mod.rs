@@ -52,7 +52,7 @@ pub use process::{
 };
 pub use stat::{FileType, Stat, is_executable};
 pub use stream::{BytesStream, CaptureStream, FeedStream, HostStream};
-pub use vfs::{Dirent, FileContents, Image, Inode, Vfs};
+pub use vfs::{Dirent, FileContents, Image, Inode, Vfs, View};
 
 /// Per-container limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +106,8 @@ pub struct KernelSummary {
 /// The kernel of one container.
 pub struct Kernel {
     vfs: Vfs,
-    processes: ProcessTable,
+    /// Shared with `/proc`, which holds it weakly.
+    processes: Arc<ProcessTable>,
     limits: Limits,
     clock: Arc<dyn Clock>,
 }
@@ -127,11 +128,18 @@ impl Kernel {
         Kernel::with_clock(image, limits, Arc::new(SystemClock))
     }
 
-    /// Like [`Kernel::new`], with the given clock (tests fix time).
+    /// Like [`Kernel::new`], with the given clock (tests fix time). `/proc` shows the
+    /// kernel's processes.
     pub fn with_clock(image: Arc<Image>, limits: Limits, clock: Arc<dyn Clock>) -> Kernel {
+        let processes = Arc::new(ProcessTable::new(
+            limits.max_processes,
+            limits.max_open_files,
+        ));
+        let mut vfs = Vfs::new(image, Arc::clone(&clock), limits.max_writable_bytes);
+        vfs.mount_proc(Arc::downgrade(&processes));
         Kernel {
-            vfs: Vfs::new(image, Arc::clone(&clock), limits.max_writable_bytes),
-            processes: ProcessTable::new(limits.max_processes, limits.max_open_files),
+            vfs,
+            processes,
             limits,
             clock,
         }
@@ -176,7 +184,10 @@ impl Kernel {
     ) -> KResult<Fd> {
         let dir = process.at(dirfd, path)?;
         let mode = mode & !process.umask() & stat::PERM_MASK;
-        let file = self.vfs.openat(&dir, path, flags, mode)?;
+        let file = self
+            .vfs
+            .view(process.pid())
+            .openat(&dir, path, flags, mode)?;
         process.install(file, flags.contains(OFlags::CLOEXEC))
     }
 
@@ -184,6 +195,7 @@ impl Kernel {
     pub fn mkdirat(&self, process: &Process, dirfd: Fd, path: &[u8], mode: u32) -> KResult<()> {
         let dir = process.at(dirfd, path)?;
         self.vfs
+            .view(process.pid())
             .mkdirat(&dir, path, mode & !process.umask() & stat::PERM_MASK)
     }
 
@@ -206,7 +218,10 @@ impl Kernel {
 
     /// Chdir implements Linux syscall chdir(2) for a process.
     pub fn chdir(&self, process: &Process, path: &[u8]) -> KResult<()> {
-        let dir = self.vfs.lookup(&process.cwd(), path, true)?;
+        let dir = self
+            .vfs
+            .view(process.pid())
+            .lookup(&process.cwd(), path, true)?;
         process.chdir(dir)
     }
 

@@ -105,6 +105,41 @@ pub fn pipe2(flags: OFlags) -> KResult<(Arc<FileDescription>, Arc<FileDescriptio
     ))
 }
 
+/// Opens the pipe `target` is an end of once more, as opening `/proc/<pid>/fd/<n>` does
+/// (Linux opens the pipe as a fifo): a read end for `O_RDONLY`, a write end for
+/// `O_WRONLY`, and for `O_RDWR` an end of the kind `target` is (a description here is one
+/// end). `None` if `target` is no pipe end.
+pub(crate) fn reopen(target: &Target, flags: OFlags) -> Option<Target> {
+    let (pipe, is_reader) = match target {
+        Target::PipeRead(r) => (&r.0, true),
+        Target::PipeWrite(w) => (&w.0, false),
+        _ => return None,
+    };
+    let read = match (flags.readable(), flags.writable()) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => is_reader,
+    };
+    {
+        let mut st = pipe.state.lock();
+        if read {
+            st.readers += 1;
+        } else {
+            st.writers += 1;
+        }
+    }
+    pipe.state.notify();
+    let end = Pipe {
+        ino: pipe.ino,
+        state: Arc::clone(&pipe.state),
+    };
+    Some(if read {
+        Target::PipeRead(PipeReader(end))
+    } else {
+        Target::PipeWrite(PipeWriter(end))
+    })
+}
+
 impl PipeReader {
     /// Reads what is there (at least one byte), waiting for data unless `nonblocking`;
     /// 0 once the pipe is empty and every write end is closed.

@@ -86,9 +86,25 @@ struct FsContext {
 }
 
 /// The program a process runs, as execve set it.
+#[derive(Clone)]
 struct ExecContext {
     argv: Vec<Vec<u8>>,
     env: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The file it runs, as an absolute path in the container (`/proc/<pid>/exe`); `None`
+    /// until the launcher or an execve records it.
+    exe: Option<Vec<u8>>,
+    /// Its name (`comm`): the exec'd path's last component, at most [`COMM_LEN`] bytes.
+    comm: Vec<u8>,
+}
+
+/// The longest process name (`comm`), as Linux's `TASK_COMM_LEN` less its NUL.
+pub const COMM_LEN: usize = 15;
+
+/// The name Linux gives a process exec'd through `path`: its last component, cut to
+/// [`COMM_LEN`] bytes.
+pub fn comm_of(path: &[u8]) -> Vec<u8> {
+    let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+    base[..base.len().min(COMM_LEN)].to_vec()
 }
 
 /// The signal state that survives `execve` (Linux keeps the mask, the pending set and
@@ -245,6 +261,30 @@ impl Process {
     /// The environment of the program it runs.
     pub fn env(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         lock(&self.exec).env.clone()
+    }
+
+    /// The file the process runs (`/proc/<pid>/exe`), if known.
+    pub fn exe(&self) -> Option<Vec<u8>> {
+        lock(&self.exec).exe.clone()
+    }
+
+    /// Its name (`comm`, `/proc/<pid>/comm`).
+    pub fn comm(&self) -> Vec<u8> {
+        lock(&self.exec).comm.clone()
+    }
+
+    /// Prctl(`PR_SET_NAME`): renames the process (cut to [`COMM_LEN`] bytes).
+    pub fn set_comm(&self, name: &[u8]) {
+        lock(&self.exec).comm = name[..name.len().min(COMM_LEN)].to_vec();
+    }
+
+    /// Records the program image the exec gate allowed: `path` as the program asked for
+    /// it (the name is its last component, as Linux names a process) and `exe`, the file
+    /// it resolved to (an absolute path in the container).
+    pub fn set_image(&self, path: &[u8], exe: Vec<u8>) {
+        let mut exec = lock(&self.exec);
+        exec.comm = comm_of(path);
+        exec.exe = Some(exe);
     }
 
     /// The kernel's part of execve(2), once the exec gate has allowed it: the new argv and
@@ -446,6 +486,8 @@ impl ProcessTable {
             fds: Mutex::new(fds),
             fs: Mutex::new(FsContext { cwd, umask }),
             exec: Mutex::new(ExecContext {
+                comm: spec.argv.first().map(|a| comm_of(a)).unwrap_or_default(),
+                exe: None,
                 argv: spec.argv,
                 env: spec.env,
             }),
@@ -453,18 +495,15 @@ impl ProcessTable {
     }
 
     /// Fork implements Linux syscall fork(2) for the kernel's state: a child of `parent`
-    /// with a copy of its fd table (sharing descriptions), cwd, umask, argv and
-    /// environment, and its own interrupt.
+    /// with a copy of its fd table (sharing descriptions), cwd, umask, argv, environment
+    /// and program (exe, name), and its own interrupt.
     pub fn fork(&self, parent: &Arc<Process>) -> KResult<Arc<Process>> {
         let fds = parent.fds().fork();
         let (cwd, umask) = {
             let fs = lock(&parent.fs);
             (Arc::clone(&fs.cwd), fs.umask)
         };
-        let (argv, env) = {
-            let exec = lock(&parent.exec);
-            (exec.argv.clone(), exec.env.clone())
-        };
+        let exec = lock(&parent.exec).clone();
         let exec_signals = parent.exec_signals();
         self.add(parent.pid, |pid| Process {
             pid,
@@ -475,7 +514,7 @@ impl ProcessTable {
             interrupt: Interrupt::new(),
             fds: Mutex::new(fds),
             fs: Mutex::new(FsContext { cwd, umask }),
-            exec: Mutex::new(ExecContext { argv, env }),
+            exec: Mutex::new(exec),
         })
     }
 

@@ -15,7 +15,7 @@ use crate::kernel::flags::{
     AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
 };
 use crate::kernel::stat::{FileType, PERM_MASK};
-use crate::kernel::{Errno, Fd, Inode, KResult, OFlags, SetTime, Stat, Target};
+use crate::kernel::{Errno, Fd, Inode, KResult, OFlags, SetTime, Stat, Target, View};
 
 /// `faccessat2` flag: check with the effective ids (the same ids here).
 const AT_EACCESS: u32 = 0x200;
@@ -23,6 +23,11 @@ const AT_EACCESS: u32 = 0x200;
 const AT_STATX_SYNC_TYPE: u32 = 0x6000;
 
 impl LinuxProcess {
+    /// The filesystem as this process sees it (`/proc/self` is this process).
+    fn vfs(&self) -> View<'_> {
+        self.kernel.vfs().view(self.process.pid())
+    }
+
     /// The starting directory of a `*at` call.
     fn at(&self, dirfd: Fd, path: &[u8]) -> KResult<Arc<Inode>> {
         self.process.at(dirfd, path)
@@ -44,9 +49,7 @@ impl LinuxProcess {
                 self.file(dirfd)?.fstat()
             });
         }
-        self.kernel
-            .vfs()
-            .fstatat(&self.at(dirfd, path)?, path, flags)
+        self.vfs().fstatat(&self.at(dirfd, path)?, path, flags)
     }
 
     /// The inode a path call acts on: `path` from `dirfd` (following a final symlink if
@@ -61,9 +64,7 @@ impl LinuxProcess {
             }
             return self.file(dirfd)?.inode().cloned().ok_or(Errno::EBADF);
         }
-        self.kernel
-            .vfs()
-            .lookup(&self.at(dirfd, path)?, path, follow)
+        self.vfs().lookup(&self.at(dirfd, path)?, path, follow)
     }
 
     /// A path argument that may be empty when `flags` has `AT_EMPTY_PATH`.
@@ -221,7 +222,7 @@ fn readlink_at(
         return Err(Errno::EINVAL.into());
     }
     let path = mem.path_or_empty(ptr)?;
-    let target = lp.kernel.vfs().readlinkat(&lp.at(dirfd, &path)?, &path)?;
+    let target = lp.vfs().readlinkat(&lp.at(dirfd, &path)?, &path)?;
     let n = target.len().min(size as usize);
     mem.write(buf, &target[..n])?;
     ok(n as i64)
@@ -255,9 +256,7 @@ pub(super) fn mkdirat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysR
 
 fn unlink_at(lp: &LinuxProcess, mem: &Mem<'_>, dirfd: Fd, ptr: u64, flags: u32) -> SysResult {
     let path = mem.path(ptr)?;
-    lp.kernel
-        .vfs()
-        .unlinkat(&lp.at(dirfd, &path)?, &path, flags)?;
+    lp.vfs().unlinkat(&lp.at(dirfd, &path)?, &path, flags)?;
     ok(0)
 }
 
@@ -280,7 +279,7 @@ fn rename_at(lp: &LinuxProcess, mem: &Mem<'_>, a: [(Fd, u64); 2], flags: u32) ->
     let old = mem.path(a[0].1)?;
     let new = mem.path(a[1].1)?;
     let (od, nd) = (lp.at(a[0].0, &old)?, lp.at(a[1].0, &new)?);
-    lp.kernel.vfs().renameat2(&od, &old, &nd, &new, flags)?;
+    lp.vfs().renameat2(&od, &old, &nd, &new, flags)?;
     ok(0)
 }
 
@@ -308,9 +307,7 @@ pub(super) fn renameat2(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> Sy
 fn symlink_at(lp: &LinuxProcess, mem: &Mem<'_>, target: u64, dirfd: Fd, ptr: u64) -> SysResult {
     let target = mem.path(target)?;
     let path = mem.path(ptr)?;
-    lp.kernel
-        .vfs()
-        .symlinkat(&target, &lp.at(dirfd, &path)?, &path)?;
+    lp.vfs().symlinkat(&target, &lp.at(dirfd, &path)?, &path)?;
     ok(0)
 }
 
@@ -328,7 +325,7 @@ fn link_at(lp: &LinuxProcess, mem: &Mem<'_>, a: [(Fd, u64); 2], flags: u32) -> S
     let old = LinuxProcess::path_arg(mem, a[0].1, flags)?;
     let new = mem.path(a[1].1)?;
     let (od, nd) = (lp.at(a[0].0, &old)?, lp.at(a[1].0, &new)?);
-    lp.kernel.vfs().linkat(&od, &old, &nd, &new, flags)?;
+    lp.vfs().linkat(&od, &old, &nd, &new, flags)?;
     ok(0)
 }
 
@@ -365,9 +362,7 @@ fn chmod_at(
     } else {
         lp.at(dirfd, &path)?
     };
-    lp.kernel
-        .vfs()
-        .fchmodat(&dir, &path, mode & PERM_MASK, flags)?;
+    lp.vfs().fchmodat(&dir, &path, mode & PERM_MASK, flags)?;
     ok(0)
 }
 
@@ -419,7 +414,7 @@ fn chown_at(
     } else {
         lp.at(dirfd, &path)?
     };
-    lp.kernel.vfs().fchownat(&dir, &path, uid, gid, flags)?;
+    lp.vfs().fchownat(&dir, &path, uid, gid, flags)?;
     ok(0)
 }
 
@@ -485,7 +480,7 @@ fn set_times(
     } else {
         lp.at(dirfd, &path)?
     };
-    lp.kernel.vfs().utimensat(&dir, &path, times, flags)?;
+    lp.vfs().utimensat(&dir, &path, times, flags)?;
     ok(0)
 }
 
@@ -547,8 +542,7 @@ pub(super) fn utime(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
 /// Truncate implements Linux syscall truncate(2).
 pub(super) fn truncate(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     let path = mem.path(a.ptr(0))?;
-    lp.kernel
-        .vfs()
+    lp.vfs()
         .truncate(&lp.at(AT_FDCWD, &path)?, &path, a.raw(1))?;
     ok(0)
 }
@@ -586,9 +580,7 @@ pub(super) fn fchdir(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysR
 /// Statfs implements statfs(2): see [`LinuxProcess::statfs_answer`].
 pub(super) fn statfs(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     let path = mem.path(a.ptr(0))?;
-    lp.kernel
-        .vfs()
-        .lookup(&lp.at(AT_FDCWD, &path)?, &path, true)?;
+    lp.vfs().lookup(&lp.at(AT_FDCWD, &path)?, &path, true)?;
     mem.write(a.ptr(1), &structs::statfs(&lp.statfs_answer(false)))?;
     ok(0)
 }

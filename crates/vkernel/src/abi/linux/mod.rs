@@ -168,8 +168,6 @@ pub struct LinuxProcess {
     started: Instant,
     /// Unsupported syscall numbers already logged.
     warned: BTreeSet<u64>,
-    /// `prctl(PR_SET_NAME)`'s name (the `comm`).
-    comm: Vec<u8>,
     /// What the other `prctl` options recorded.
     prctl: proc::Prctl,
 }
@@ -193,14 +191,6 @@ impl LinuxProcess {
     ) -> LinuxProcess {
         let shared = signal::Shared::register(&process);
         let rlimits = proc::default_rlimits(&kernel);
-        let comm = process
-            .argv()
-            .first()
-            .map(|a| {
-                let base = a.rsplit(|&b| b == b'/').next().unwrap_or(a);
-                base[..base.len().min(15)].to_vec()
-            })
-            .unwrap_or_default();
         LinuxProcess {
             kernel,
             process,
@@ -209,7 +199,6 @@ impl LinuxProcess {
             rlimits,
             started: Instant::now(),
             warned: BTreeSet::new(),
-            comm,
             prctl: proc::Prctl::default(),
         }
     }
@@ -227,7 +216,6 @@ impl LinuxProcess {
             rlimits: self.rlimits,
             started: Instant::now(),
             warned: self.warned.clone(),
-            comm: self.comm.clone(),
             prctl: proc::Prctl {
                 // Linux clears the parent-death signal in a fork's child.
                 pdeathsig: 0,
@@ -240,11 +228,11 @@ impl LinuxProcess {
         self.process.pid()
     }
 
-    /// What Linux resets when a process execs `path`: caught signals go back to their
-    /// default action (ignored ones stay ignored, the mask and pending set stay), the
-    /// alternate stack is dropped, the CPU clocks and the unsupported-call log start
-    /// again, and the name (`comm`) is the new file's.
-    fn exec_image(&mut self, path: &[u8]) {
+    /// What Linux resets when a process execs: caught signals go back to their default
+    /// action (ignored ones stay ignored, the mask and pending set stay), the alternate
+    /// stack is dropped, the CPU clocks and the unsupported-call log start again (the
+    /// kernel process takes the new name, [`Process::set_image`]).
+    fn exec_image(&mut self) {
         {
             let mut st = self.sig();
             for action in st.actions.iter_mut() {
@@ -260,8 +248,6 @@ impl LinuxProcess {
         }
         self.started = Instant::now();
         self.warned.clear();
-        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
-        self.comm = base[..base.len().min(15)].to_vec();
     }
 
     /// Fork implements the runtime's `fork(regions, count)` import (Linux fork(2),
@@ -361,7 +347,7 @@ impl LinuxProcess {
     pub fn log(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(&line[..line.len().min(MAX_LOG_LINE)]);
         let line = line.trim_end();
-        tracing::warn!(pid = self.process.pid(), comm = %String::from_utf8_lossy(&self.comm), "lifted program: {line}");
+        tracing::warn!(pid = self.process.pid(), comm = %String::from_utf8_lossy(&self.process.comm()), "lifted program: {line}");
     }
 
     fn warn_unsupported(&mut self, nr: i64, entry: Option<&'static Syscall>) {
@@ -371,7 +357,7 @@ impl LinuxProcess {
         }
         self.warned.insert(key);
         let pid = self.process.pid();
-        let comm = String::from_utf8_lossy(&self.comm).into_owned();
+        let comm = String::from_utf8_lossy(&self.process.comm()).into_owned();
         match entry {
             Some(e) => {
                 let note = e.support.note().unwrap_or("");

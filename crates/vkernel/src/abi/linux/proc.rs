@@ -355,7 +355,8 @@ fn exec_common(
         })
         .collect();
     lp.process.execve(argv.clone(), env);
-    lp.exec_image(&path);
+    lp.process.set_image(&path, allowed.path);
+    lp.exec_image();
     Err(Fail::Exit(HostExit::Exec(Box::new(ExecTarget {
         dispatch_id: allowed.dispatch_id,
         memory_export: allowed.memory_export,
@@ -865,12 +866,13 @@ pub(super) fn prctl(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
         PR_SET_NAME => {
             let raw = mem.bytes_mut_upto(a.ptr(1), 16)?;
             let name = raw.split(|&b| b == 0).next().unwrap_or(&[]);
-            lp.comm = name[..name.len().min(15)].to_vec();
+            lp.process.set_comm(name);
             ok(0)
         }
         PR_GET_NAME => {
             let mut out = [0u8; 16];
-            out[..lp.comm.len().min(15)].copy_from_slice(&lp.comm[..lp.comm.len().min(15)]);
+            let comm = lp.process.comm();
+            out[..comm.len()].copy_from_slice(&comm);
             mem.write(a.ptr(1), &out)?;
             ok(0)
         }

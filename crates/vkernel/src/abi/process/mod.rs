@@ -157,6 +157,8 @@ pub trait Spawner: Send + Sync + 'static {
 pub struct ExecAllowed {
     pub dispatch_id: u64,
     pub memory_export: String,
+    /// The file allowed, as an absolute path in the container (`/proc/<pid>/exe`).
+    pub path: Vec<u8>,
 }
 
 /// A forked instance's memory: what the parent's runtime asked to copy.

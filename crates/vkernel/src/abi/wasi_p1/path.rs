@@ -14,7 +14,7 @@ use super::resolve::{Resolved, resolve};
 use super::types::{Filestat, check_flags, fdflags, lookupflags, oflags, rights};
 use crate::kernel::flags::{AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW};
 use crate::kernel::vfs::PATH_MAX;
-use crate::kernel::{Inode, OFlags, Target};
+use crate::kernel::{Inode, OFlags, Target, View};
 
 /// The mode of files `path_open` creates, before the umask (what the host's `open` gives
 /// wasmtime-wasi: `0o666`).
@@ -23,6 +23,11 @@ const FILE_MODE: u32 = 0o666;
 const DIR_MODE: u32 = 0o777;
 
 impl WasiProcess {
+    /// The filesystem as this process sees it (`/proc/self` is this process).
+    fn vfs(&self) -> View<'_> {
+        self.kernel.vfs().view(self.process.pid())
+    }
+
     /// A path argument (`ptr`, `len`).
     fn path_arg(&self, mem: &GuestMemory<'_>, ptr: u32, len: u32) -> WResult<Vec<u8>> {
         mem.string(ptr, len, PATH_MAX)
@@ -30,7 +35,7 @@ impl WasiProcess {
 
     /// Resolves `path` beneath `dir`.
     fn beneath(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> WResult<Resolved> {
-        Ok(resolve(self.kernel.vfs(), dir, path, follow)?)
+        Ok(resolve(&self.vfs(), dir, path, follow)?)
     }
 
     /// Path_create_directory implements preview1 `path_create_directory(fd, path)`.
@@ -43,7 +48,7 @@ impl WasiProcess {
         let path = self.path_arg(mem, a.u32(1), a.u32(2))?;
         let r = self.beneath(&dir, &path, false)?;
         let mode = DIR_MODE & !self.process.umask();
-        Ok(self.kernel.vfs().mkdirat(&r.dir, &r.kernel_path(), mode)?)
+        Ok(self.vfs().mkdirat(&r.dir, &r.kernel_path(), mode)?)
     }
 
     /// Path_filestat_get implements preview1 `path_filestat_get(fd, lookupflags, path,
@@ -58,7 +63,7 @@ impl WasiProcess {
         let path = self.path_arg(mem, a.u32(2), a.u32(3))?;
         let r = self.beneath(&dir, &path, follow)?;
         let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
-        let st = self.kernel.vfs().fstatat(&r.dir, &r.kernel_path(), flags)?;
+        let st = self.vfs().fstatat(&r.dir, &r.kernel_path(), flags)?;
         Filestat::from_stat(&st).write(mem, a.u32(4))
     }
 
@@ -76,7 +81,6 @@ impl WasiProcess {
         let r = self.beneath(&dir, &path, follow)?;
         let flags = if follow { 0 } else { AT_SYMLINK_NOFOLLOW };
         Ok(self
-            .kernel
             .vfs()
             .utimensat(&r.dir, &r.kernel_path(), times, flags)?)
     }
@@ -94,7 +98,7 @@ impl WasiProcess {
         }
         let old = self.beneath(&old_dir, &old_path, false)?;
         let new = self.beneath(&new_dir, &new_path, false)?;
-        Ok(self.kernel.vfs().linkat(
+        Ok(self.vfs().linkat(
             &old.dir,
             &old.kernel_path(),
             &new.dir,
@@ -172,10 +176,7 @@ impl WasiProcess {
         }
         let r = self.beneath(&dir, &path, follow)?;
         let mode = FILE_MODE & !self.process.umask();
-        let file = self
-            .kernel
-            .vfs()
-            .openat(&r.dir, &r.kernel_path(), flags, mode)?;
+        let file = self.vfs().openat(&r.dir, &r.kernel_path(), flags, mode)?;
         let fd = self.process.install(Arc::clone(&file), false)?;
         let rights = limit.map(|limit| {
             let own = description_fdstat(&file);
@@ -195,7 +196,7 @@ impl WasiProcess {
         let dir = self.dir(a.fd(0), rights::PATH_READLINK)?;
         let path = self.path_arg(mem, a.u32(1), a.u32(2))?;
         let r = self.beneath(&dir, &path, false)?;
-        let target = self.kernel.vfs().readlinkat(&r.dir, &r.kernel_path())?;
+        let target = self.vfs().readlinkat(&r.dir, &r.kernel_path())?;
         let n = target.len().min(a.u32(4) as usize);
         mem.write_bytes(a.u32(3), target.get(..n).unwrap_or_default())?;
         // n <= buf_len, a u32.
@@ -212,7 +213,6 @@ impl WasiProcess {
         let path = self.path_arg(mem, a.u32(1), a.u32(2))?;
         let r = self.beneath(&dir, &path, false)?;
         Ok(self
-            .kernel
             .vfs()
             .unlinkat(&r.dir, &r.kernel_path(), AT_REMOVEDIR)?)
     }
@@ -225,12 +225,9 @@ impl WasiProcess {
         let new_path = self.path_arg(mem, a.u32(4), a.u32(5))?;
         let old = self.beneath(&old_dir, &old_path, false)?;
         let new = self.beneath(&new_dir, &new_path, false)?;
-        Ok(self.kernel.vfs().renameat(
-            &old.dir,
-            &old.kernel_path(),
-            &new.dir,
-            &new.kernel_path(),
-        )?)
+        Ok(self
+            .vfs()
+            .renameat(&old.dir, &old.kernel_path(), &new.dir, &new.kernel_path())?)
     }
 
     /// Path_symlink implements preview1 `path_symlink(old_path, fd, new_path)`: the
@@ -240,10 +237,7 @@ impl WasiProcess {
         let target = self.path_arg(mem, a.u32(0), a.u32(1))?;
         let path = self.path_arg(mem, a.u32(3), a.u32(4))?;
         let r = self.beneath(&dir, &path, false)?;
-        Ok(self
-            .kernel
-            .vfs()
-            .symlinkat(&target, &r.dir, &r.kernel_path())?)
+        Ok(self.vfs().symlinkat(&target, &r.dir, &r.kernel_path())?)
     }
 
     /// Path_unlink_file implements preview1 `path_unlink_file(fd, path)`.
@@ -255,6 +249,6 @@ impl WasiProcess {
         let dir = self.dir(a.fd(0), rights::PATH_UNLINK_FILE)?;
         let path = self.path_arg(mem, a.u32(1), a.u32(2))?;
         let r = self.beneath(&dir, &path, false)?;
-        Ok(self.kernel.vfs().unlinkat(&r.dir, &r.kernel_path(), 0)?)
+        Ok(self.vfs().unlinkat(&r.dir, &r.kernel_path(), 0)?)
     }
 }

@@ -12,6 +12,10 @@
 //! - Different on purpose: an absolute symlink target is walked from the container's root
 //!   (cap-std refuses it). The container's root is the real sandbox, and images are full of
 //!   absolute symlinks; `..` at the root is still an escape.
+//! - `/proc`'s magic links (`/proc/<pid>/fd/<n>`, `cwd`, `root`) lead to the open file or
+//!   directory itself, as in the kernel's own walk: in the middle of a path the walk goes on
+//!   in the directory one leads to (like an absolute symlink); as the last component it is
+//!   handed to the kernel operation, which follows it. `/proc/self` is the view's caller.
 //!
 //! Resolution stops at the last component, which it returns with its directory: the caller
 //! hands that single name to the kernel operation (open, mkdir, unlink, ...), whose Linux
@@ -22,7 +26,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::kernel::vfs::{MAX_SYMLINK_HOPS, NAME_MAX, PATH_MAX};
-use crate::kernel::{Errno, FileType, Inode, KResult, Vfs};
+use crate::kernel::{Errno, FileType, Inode, KResult, View};
 
 /// A path resolved beneath a directory up to its last component.
 #[derive(Debug)]
@@ -61,7 +65,12 @@ fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
 
 /// Resolves `path` beneath `base` (see the module docs), following a symlink in the last
 /// component if `follow_last`.
-pub fn resolve(vfs: &Vfs, base: &Arc<Inode>, path: &[u8], follow_last: bool) -> KResult<Resolved> {
+pub fn resolve(
+    vfs: &View<'_>,
+    base: &Arc<Inode>,
+    path: &[u8],
+    follow_last: bool,
+) -> KResult<Resolved> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -128,6 +137,25 @@ pub fn resolve(vfs: &Vfs, base: &Arc<Inode>, path: &[u8], follow_last: bool) -> 
                     }
                     Err(e) => return Err(e),
                 };
+                if child.is_magic_link() {
+                    if last {
+                        return Ok(Resolved {
+                            dir: top,
+                            name: Some(comp),
+                            trailing_slash,
+                        });
+                    }
+                    hops += 1;
+                    if hops > MAX_SYMLINK_HOPS {
+                        return Err(Errno::ELOOP);
+                    }
+                    let to = vfs.lookup(&top, name, true)?;
+                    if !to.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    stack.push(to);
+                    continue;
+                }
                 if child.file_type() == FileType::Symlink {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
@@ -176,7 +204,7 @@ pub fn resolve(vfs: &Vfs, base: &Arc<Inode>, path: &[u8], follow_last: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::FixedClock;
+    use crate::kernel::{FixedClock, Vfs};
     use crate::kernel::testutil::{E, image};
 
     fn vfs() -> Vfs {
@@ -205,31 +233,31 @@ mod tests {
         let v = vfs();
         let root = Arc::clone(v.root());
         let usr_lib = v.lookup(&root, b"/usr/lib", true).unwrap();
-        let r = resolve(&v, &root, b"usr/lib/libc.so", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"usr/lib/libc.so", true).unwrap();
         assert!(Arc::ptr_eq(&r.dir, &usr_lib));
         assert_eq!(name_of(&r), Some(&b"libc.so"[..]));
         assert_eq!(r.kernel_path(), b"libc.so");
         // Through a symlinked directory, and following a relative symlink at the end.
-        let r = resolve(&v, &root, b"lib/rel", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"lib/rel", true).unwrap();
         assert!(Arc::ptr_eq(&r.dir, &usr_lib));
         assert_eq!(name_of(&r), Some(&b"libc.so"[..]));
         // Not following the last one.
-        let r = resolve(&v, &root, b"lib/rel", false).unwrap();
+        let r = resolve(&v.host_view(), &root, b"lib/rel", false).unwrap();
         assert_eq!(name_of(&r), Some(&b"rel"[..]));
         // An absolute target starts at the container's root.
-        let r = resolve(&v, &root, b"usr/lib/abs", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"usr/lib/abs", true).unwrap();
         assert!(Arc::ptr_eq(&r.dir, &usr_lib));
         // `.` and `..` name a directory.
-        let r = resolve(&v, &root, b"usr/lib/..", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"usr/lib/..", true).unwrap();
         assert!(r.name.is_none());
         assert_eq!(r.kernel_path(), b".");
         assert_eq!(r.dir.ino(), v.lookup(&root, b"/usr", true).unwrap().ino());
-        let r = resolve(&v, &root, b"./", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"./", true).unwrap();
         assert!(Arc::ptr_eq(&r.dir, &root));
         // A missing last component is fine (it may be created), a dangling link too.
-        let r = resolve(&v, &root, b"usr/new/", false).unwrap();
+        let r = resolve(&v.host_view(), &root, b"usr/new/", false).unwrap();
         assert_eq!(r.kernel_path(), b"new/");
-        let r = resolve(&v, &root, b"dangling", true).unwrap();
+        let r = resolve(&v.host_view(), &root, b"dangling", true).unwrap();
         assert_eq!(name_of(&r), Some(&b"newfile"[..]));
     }
 
@@ -238,22 +266,34 @@ mod tests {
         let v = vfs();
         let root = Arc::clone(v.root());
         let usr = v.lookup(&root, b"/usr", true).unwrap();
-        assert_eq!(resolve(&v, &root, b"/usr", true).err(), Some(Errno::EPERM));
-        assert_eq!(resolve(&v, &root, b"..", true).err(), Some(Errno::EPERM));
         assert_eq!(
-            resolve(&v, &root, b"usr/../..", true).err(),
+            resolve(&v.host_view(), &root, b"/usr", true).err(),
             Some(Errno::EPERM)
         );
-        assert_eq!(resolve(&v, &usr, b"../usr", true).err(), Some(Errno::EPERM));
-        assert!(resolve(&v, &usr, b"lib/../lib", true).is_ok());
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"..", true).err(),
+            Some(Errno::EPERM)
+        );
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"usr/../..", true).err(),
+            Some(Errno::EPERM)
+        );
+        assert_eq!(
+            resolve(&v.host_view(), &usr, b"../usr", true).err(),
+            Some(Errno::EPERM)
+        );
+        assert!(resolve(&v.host_view(), &usr, b"lib/../lib", true).is_ok());
         // A relative symlink climbing out of the base.
         assert_eq!(
-            resolve(&v, &usr, b"lib/out", true).err(),
+            resolve(&v.host_view(), &usr, b"lib/out", true).err(),
             Some(Errno::EPERM)
         );
-        assert!(resolve(&v, &usr, b"lib/out", false).is_ok(), "not followed");
+        assert!(
+            resolve(&v.host_view(), &usr, b"lib/out", false).is_ok(),
+            "not followed"
+        );
         // `..` after a symlink goes back where the walk came from.
-        let r = resolve(&v, &usr, b"lib/dirlink/../lib", true).unwrap();
+        let r = resolve(&v.host_view(), &usr, b"lib/dirlink/../lib", true).unwrap();
         assert_eq!(name_of(&r), Some(&b"lib"[..]));
         assert!(Arc::ptr_eq(&r.dir, &usr));
     }
@@ -262,26 +302,41 @@ mod tests {
     fn errors() {
         let v = vfs();
         let root = Arc::clone(v.root());
-        assert_eq!(resolve(&v, &root, b"", true).err(), Some(Errno::ENOENT));
-        assert_eq!(resolve(&v, &root, b"loop1", true).err(), Some(Errno::ELOOP));
-        assert!(resolve(&v, &root, b"loop1", false).is_ok());
-        assert_eq!(resolve(&v, &root, b"f/x", true).err(), Some(Errno::ENOTDIR));
         assert_eq!(
-            resolve(&v, &root, b"nope/x", true).err(),
+            resolve(&v.host_view(), &root, b"", true).err(),
             Some(Errno::ENOENT)
         );
-        assert_eq!(resolve(&v, &root, b"a\0b", true).err(), Some(Errno::EINVAL));
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"loop1", true).err(),
+            Some(Errno::ELOOP)
+        );
+        assert!(resolve(&v.host_view(), &root, b"loop1", false).is_ok());
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"f/x", true).err(),
+            Some(Errno::ENOTDIR)
+        );
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"nope/x", true).err(),
+            Some(Errno::ENOENT)
+        );
+        assert_eq!(
+            resolve(&v.host_view(), &root, b"a\0b", true).err(),
+            Some(Errno::EINVAL)
+        );
         let long = "a".repeat(256);
         assert_eq!(
-            resolve(&v, &root, long.as_bytes(), true).err(),
+            resolve(&v.host_view(), &root, long.as_bytes(), true).err(),
             Some(Errno::ENAMETOOLONG)
         );
         let deep = "./".repeat(2048);
         assert_eq!(
-            resolve(&v, &root, deep.as_bytes(), true).err(),
+            resolve(&v.host_view(), &root, deep.as_bytes(), true).err(),
             Some(Errno::ENAMETOOLONG)
         );
         let f = v.lookup(&root, b"/f", true).unwrap();
-        assert_eq!(resolve(&v, &f, b"x", true).err(), Some(Errno::ENOTDIR));
+        assert_eq!(
+            resolve(&v.host_view(), &f, b"x", true).err(),
+            Some(Errno::ENOTDIR)
+        );
     }
 }

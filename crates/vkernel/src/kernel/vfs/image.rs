@@ -4,8 +4,10 @@
 //! [`Image`] turns a [`recompiler_oci::Rootfs`] (a map from path to node) into what lookups
 //! need: a directory's children by name, stable inode numbers (image hard links share one),
 //! link counts, and file contents as the rootfs's own `Arc<[u8]>` (never copied: a container
-//! shares them until it writes). It also provides `/dev` with the devices every Linux
-//! program expects (`null`, `zero`, `full`, `random`, `urandom`) when the image lacks them.
+//! shares them until it writes). It also provides what a container runtime gives every
+//! container when the image lacks it: `/dev` with the devices every Linux program expects
+//! (`null`, `zero`, `full`, `random`, `urandom`) and the links into `/proc` (`fd`,
+//! `stdin`, `stdout`, `stderr`), and an empty `/proc` to mount procfs on.
 //!
 //! This module owns the index; materializing inodes from it, per container, is
 //! [`super::inode`]'s job.
@@ -28,6 +30,15 @@ const STANDARD_DEVICES: &[(&str, u32, u32)] = &[
     ("random", 1, 8),
     ("urandom", 1, 9),
     ("zero", 1, 5),
+];
+
+/// The symlinks `/dev` gets when the image has none of that name: (name, target), as
+/// Docker and runc make them.
+const STANDARD_LINKS: &[(&str, &str)] = &[
+    ("fd", "/proc/self/fd"),
+    ("stderr", "/proc/self/fd/2"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
 ];
 
 /// Attributes of an image node, already in the kernel's units.
@@ -100,7 +111,7 @@ fn meta_of(meta: &recompiler_oci::Meta) -> ImageMeta {
 }
 
 impl Image {
-    /// An image holding only `/` and `/dev` with the standard devices.
+    /// An image holding only `/`, `/dev` with the standard devices and links, and `/proc`.
     pub fn empty() -> Image {
         Image::from_rootfs(&Rootfs::new())
     }
@@ -200,6 +211,7 @@ impl Image {
             file_bytes,
         };
         image.add_devices();
+        image.add_proc();
         for node in &mut image.nodes {
             if let ImageKind::Dir { children, .. } = &mut node.kind {
                 children.sort_by(|a, b| a.0.cmp(&b.0));
@@ -259,6 +271,46 @@ impl Image {
                 children.push((name.as_bytes().into(), idx));
             }
         }
+        for &(name, target) in STANDARD_LINKS {
+            if self.child(dev, name.as_bytes()).is_some() {
+                continue;
+            }
+            let idx = self.push(ImageNode {
+                meta: ImageMeta {
+                    mode: 0o777,
+                    ..dev_meta
+                },
+                ino: 0,
+                kind: ImageKind::Symlink(target.as_bytes().into()),
+            });
+            if let ImageKind::Dir { children, .. } = &mut self.nodes[dev as usize].kind {
+                children.push((name.as_bytes().into(), idx));
+            }
+        }
+    }
+
+    /// Gives the image an empty `/proc` (the mount point of procfs) unless it has one.
+    fn add_proc(&mut self) {
+        if self.child(0, b"proc").is_some() {
+            return;
+        }
+        let idx = self.push(ImageNode {
+            meta: ImageMeta {
+                mode: 0o555,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+            },
+            ino: 0,
+            kind: ImageKind::Dir {
+                children: Vec::new(),
+                subdirs: 0,
+            },
+        });
+        if let ImageKind::Dir { children, subdirs } = &mut self.nodes[0].kind {
+            children.push((b"proc".as_slice().into(), idx));
+            *subdirs += 1;
+        }
     }
 
     fn push(&mut self, mut node: ImageNode) -> u32 {
@@ -266,6 +318,12 @@ impl Image {
         node.ino = u64::from(idx) + 1;
         self.nodes.push(node);
         idx
+    }
+
+    /// Whether the root has a directory `name`.
+    pub(crate) fn root_has_dir(&self, name: &[u8]) -> bool {
+        self.child(0, name)
+            .is_some_and(|i| matches!(self.node(i).kind, ImageKind::Dir { .. }))
     }
 
     fn child(&self, dir: u32, name: &[u8]) -> Option<u32> {
@@ -335,18 +393,25 @@ mod tests {
                 .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(names(0), vec!["dev", "etc", "usr"]);
+        assert_eq!(names(0), vec!["dev", "etc", "proc", "usr"]);
         let dev = image.child(0, b"dev").unwrap();
         assert_eq!(
             names(dev),
-            vec!["full", "null", "random", "urandom", "zero"]
+            vec![
+                "fd", "full", "null", "random", "stderr", "stdin", "stdout", "urandom", "zero"
+            ]
         );
+        let stdin = image.child(dev, b"stdin").unwrap();
+        assert!(
+            matches!(&image.node(stdin).kind, ImageKind::Symlink(t) if &**t == b"/proc/self/fd/0")
+        );
+        assert!(image.root_has_dir(b"proc"));
         let bin = image
             .child(image.child(0, b"usr").unwrap(), b"bin")
             .unwrap();
         assert_eq!(names(bin), vec!["a", "b"]);
         match image.node(0).kind {
-            ImageKind::Dir { subdirs, .. } => assert_eq!(subdirs, 3),
+            ImageKind::Dir { subdirs, .. } => assert_eq!(subdirs, 4),
             _ => unreachable!(),
         }
         assert_eq!(image.file_bytes(), 6);
@@ -356,9 +421,10 @@ mod tests {
     }
 
     #[test]
-    fn empty_image_has_root_and_dev() {
+    fn empty_image_has_root_dev_and_proc() {
         let image = Image::empty();
-        assert_eq!(image.len(), 7);
+        // /, /dev and its 5 devices and 4 links, /proc.
+        assert_eq!(image.len(), 12);
         assert!(image.child(0, b"dev").is_some());
         assert!(!image.is_empty());
     }
@@ -370,6 +436,6 @@ mod tests {
         let image = Image::from_rootfs(&fs);
         let dev = image.child(0, b"dev").unwrap();
         assert!(matches!(image.node(dev).kind, ImageKind::File { .. }));
-        assert_eq!(image.len(), 2);
+        assert_eq!(image.len(), 3, "/, the file /dev, /proc");
     }
 }

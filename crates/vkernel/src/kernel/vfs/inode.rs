@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use super::device::DeviceSpec;
 use super::image::{Image, ImageKind};
+use super::procfs::ProcInode;
 use crate::kernel::clock::Clock;
 use crate::kernel::errno::{Errno, KResult};
 use crate::kernel::flags::SetTime;
@@ -243,6 +244,19 @@ impl Layer {
         self.new_inode(self.alloc_ino(), body, self.fresh_meta(mode), false)
     }
 
+    /// An inode of `/proc`: not counted as materialized (every lookup makes one), owned
+    /// by root, with permission bits `mode` and the current time.
+    pub(crate) fn new_proc(self: &Arc<Self>, ino: u64, node: ProcInode, mode: u32) -> Arc<Inode> {
+        Arc::new(Inode {
+            ino,
+            layer: Arc::clone(self),
+            body: Body::Proc(node),
+            meta: Mutex::new(self.fresh_meta(mode)),
+            charged: AtomicU64::new(0),
+            shared_link: false,
+        })
+    }
+
     /// A new symlink; its target is charged to the layer.
     pub(crate) fn new_symlink(self: &Arc<Self>, target: &[u8]) -> KResult<Arc<Inode>> {
         let body = Body::Symlink(target.into());
@@ -383,6 +397,9 @@ pub(crate) enum Body {
     Device(DeviceSpec),
     /// Listed and stat'ed; opening one is not supported yet (`EOPNOTSUPP`).
     Fifo,
+    /// A file of `/proc` (see [`super::procfs`]): made by each lookup, never linked into
+    /// a directory of the layer.
+    Proc(ProcInode),
 }
 
 /// One directory entry as `getdents` returns it.
@@ -471,15 +488,46 @@ impl Inode {
             Body::Device(d) if d.block => FileType::BlockDevice,
             Body::Device(_) => FileType::CharDevice,
             Body::Fifo => FileType::Fifo,
+            Body::Proc(p) => p.file_type(),
         }
     }
 
     pub fn is_dir(&self) -> bool {
-        matches!(self.body, Body::Dir(_))
+        match &self.body {
+            Body::Dir(_) => true,
+            Body::Proc(p) => p.is_dir(),
+            _ => false,
+        }
     }
 
+    /// Whether this is a symlink: a stored one, or one of `/proc`'s (whose target is
+    /// computed when it is read or followed).
     pub(crate) fn is_symlink(&self) -> bool {
-        matches!(self.body, Body::Symlink(_))
+        match &self.body {
+            Body::Symlink(_) => true,
+            Body::Proc(p) => p.is_link(),
+            _ => false,
+        }
+    }
+
+    /// Whether this is one of `/proc`'s "magic" links (`/proc/<pid>/fd/<n>`, `cwd`,
+    /// `root`): following one reaches the open file or directory itself, not the path
+    /// its text names.
+    pub fn is_magic_link(&self) -> bool {
+        matches!(&self.body, Body::Proc(p) if p.is_magic_link())
+    }
+
+    /// Whether this is a file of `/proc`.
+    pub fn is_proc(&self) -> bool {
+        matches!(self.body, Body::Proc(_))
+    }
+
+    /// The `/proc` part of this inode, if it is one of `/proc`'s.
+    pub(crate) fn proc(&self) -> Option<&ProcInode> {
+        match &self.body {
+            Body::Proc(p) => Some(p),
+            _ => None,
+        }
     }
 
     pub(crate) fn symlink_target(&self) -> Option<&[u8]> {
@@ -529,10 +577,16 @@ impl Inode {
     }
 
     /// The directory's state, its children materialized from the image on first use.
-    /// `ENOTDIR` for anything else.
+    /// `EPERM` for a directory of `/proc` (it has no entries to add or remove: what
+    /// Linux answers for a directory without such operations), `ENOTDIR` for anything
+    /// else.
     pub(crate) fn dir(self: &Arc<Self>) -> KResult<MutexGuard<'_, DirState>> {
         let Body::Dir(state) = &self.body else {
-            return Err(Errno::ENOTDIR);
+            return Err(if self.is_dir() {
+                Errno::EPERM
+            } else {
+                Errno::ENOTDIR
+            });
         };
         let mut st = lock(state);
         if let Some(idx) = st.pending.take() {
@@ -564,6 +618,7 @@ impl Inode {
                     2 + u64::from(st.subdirs)
                 }
             }
+            Body::Proc(p) => p.nlink(),
             _ => u64::from(self.meta().nlink),
         }
     }
@@ -575,11 +630,15 @@ impl Inode {
             Body::Dir(_) => DIR_SIZE,
             Body::Symlink(t) => t.len() as u64,
             Body::Device(_) | Body::Fifo => 0,
+            Body::Proc(p) => p.size(),
         }
     }
 
     /// `fstat(2)` of this inode.
     pub fn stat(&self) -> Stat {
+        if let Body::Proc(p) = &self.body {
+            return p.stat(self.ino, &self.meta());
+        }
         let size = self.size();
         let nlink = self.nlink();
         let rdev = match &self.body {
@@ -618,11 +677,21 @@ impl Inode {
         self.meta().ctime = now;
     }
 
+    /// `EPERM` for a file of `/proc`, whose attributes cannot be changed.
+    fn check_settable(&self) -> KResult<()> {
+        if self.is_proc() {
+            Err(Errno::EPERM)
+        } else {
+            Ok(())
+        }
+    }
+
     /// `utimensat(2)` on this inode: atime and mtime as asked, ctime to now unless both
     /// are omitted.
-    pub(crate) fn set_times(&self, atime: SetTime, mtime: SetTime) {
+    pub(crate) fn set_times(&self, atime: SetTime, mtime: SetTime) -> KResult<()> {
+        self.check_settable()?;
         if atime == SetTime::Omit && mtime == SetTime::Omit {
-            return;
+            return Ok(());
         }
         let now = self.layer.now();
         let mut m = self.meta();
@@ -634,16 +703,20 @@ impl Inode {
         m.atime = pick(atime, m.atime);
         m.mtime = pick(mtime, m.mtime);
         m.ctime = now;
+        Ok(())
     }
 
-    pub(crate) fn chmod(&self, mode: u32) {
+    pub(crate) fn chmod(&self, mode: u32) -> KResult<()> {
+        self.check_settable()?;
         let now = self.layer.now();
         let mut m = self.meta();
         m.mode = mode & PERM_MASK;
         m.ctime = now;
+        Ok(())
     }
 
-    pub(crate) fn chown(&self, uid: Option<u32>, gid: Option<u32>) {
+    pub(crate) fn chown(&self, uid: Option<u32>, gid: Option<u32>) -> KResult<()> {
+        self.check_settable()?;
         let now = self.layer.now();
         let mut m = self.meta();
         if let Some(uid) = uid {
@@ -660,12 +733,15 @@ impl Inode {
             }
         }
         m.ctime = now;
+        Ok(())
     }
 
     fn data(&self) -> KResult<&Mutex<FileData>> {
         match &self.body {
             Body::Regular(data) => Ok(data),
-            Body::Dir(_) => Err(Errno::EISDIR),
+            _ if self.is_dir() => Err(Errno::EISDIR),
+            // `/proc` is read-only.
+            Body::Proc(_) => Err(Errno::EACCES),
             _ => Err(Errno::EINVAL),
         }
     }
@@ -713,17 +789,11 @@ impl Inode {
 
     /// Reads from `offset` into `bufs`; 0 at or past the end.
     pub(crate) fn read_at(&self, offset: u64, bufs: &mut [&mut [u8]]) -> KResult<usize> {
-        let data = lock(self.data()?);
-        let bytes = data.as_slice();
-        let Ok(start) = usize::try_from(offset) else {
-            return Ok(0);
-        };
-        if start >= bytes.len() {
-            return Ok(0);
+        if let Body::Proc(p) = &self.body {
+            return Ok(read_slice(p.contents()?, offset, bufs));
         }
-        let want = iov::total_mut(bufs);
-        let end = bytes.len().min(start.saturating_add(want));
-        Ok(iov::scatter(&bytes[start..end], bufs, 0))
+        let data = lock(self.data()?);
+        Ok(read_slice(data.as_slice(), offset, bufs))
     }
 
     /// Writes `bufs` at `pos`, growing the file (a gap becomes zeros). Returns the bytes
@@ -804,6 +874,9 @@ impl Inode {
 
     /// Up to `max` entries from position `from` (see [`DirState`]), `.` and `..` first.
     pub(crate) fn read_dir(self: &Arc<Self>, from: u64, max: usize) -> KResult<Vec<Dirent>> {
+        if let Body::Proc(p) = &self.body {
+            return p.read_dir(self.ino, from, max);
+        }
         let st = self.dir()?;
         let mut out = Vec::new();
         let mut pos = from;
@@ -839,6 +912,19 @@ impl Inode {
         }
         Ok(out)
     }
+}
+
+/// Reads `bytes` from `offset` into `bufs`; 0 at or past the end.
+fn read_slice(bytes: &[u8], offset: u64, bufs: &mut [&mut [u8]]) -> usize {
+    let Ok(start) = usize::try_from(offset) else {
+        return 0;
+    };
+    if start >= bytes.len() {
+        return 0;
+    }
+    let want = iov::total_mut(bufs);
+    let end = bytes.len().min(start.saturating_add(want));
+    iov::scatter(&bytes[start..end], bufs, 0)
 }
 
 #[cfg(test)]
@@ -905,7 +991,7 @@ mod tests {
     fn directory_link_counts() {
         let layer = layer(1 << 20);
         let root = layer.root();
-        assert_eq!(root.nlink(), 4, "root holds dev and d");
+        assert_eq!(root.nlink(), 5, "root holds dev, d and proc");
         let d = root.dir().unwrap().lookup(b"d").unwrap();
         assert_eq!(d.nlink(), 3, "from the image, before materializing");
         drop(d.dir().unwrap());

@@ -15,6 +15,11 @@
 //! Credentials are root's: no permission is checked (see [`super::stat::is_executable`]
 //! for the one exception, exec).
 //!
+//! `/proc` is mounted over the image's `/proc` directory when the kernel has processes
+//! ([`Vfs::mount_proc`]; see [`procfs`]). What `/proc/self` is depends on who asks, so
+//! the namespace calls are a [`View`]'s: [`Vfs::view`] is a process's, and the calls on
+//! [`Vfs`] itself are the host's view, where `/proc/self` does not exist.
+//!
 //! # Lock order
 //!
 //! Take locks in this order; never take an earlier one while holding a later one.
@@ -38,15 +43,18 @@ pub(crate) mod device;
 pub mod image;
 pub mod inode;
 pub mod path;
+pub mod procfs;
 
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, Weak};
 
 pub use image::Image;
 pub use inode::{Dirent, FileContents, Inode};
 pub use path::{MAX_SYMLINK_HOPS, NAME_MAX, PATH_MAX};
 
 use self::inode::{Body, ENTRY_COST, Layer, MAX_LINKS};
-use self::path::{Last, Parent, check_path};
+use self::path::{Last, Loc, Parent, check_path};
+use self::procfs::ProcFs;
 use super::clock::Clock;
 use super::errno::{Errno, KResult};
 use super::file::{FileDescription, Target};
@@ -55,7 +63,11 @@ use super::flags::{
     RENAME_NOREPLACE, SetTime,
 };
 use super::interrupt::lock;
+use super::process::{Pid, ProcessTable};
 use super::stat::{Stat, is_executable};
+
+/// The root's entry `/proc` is mounted on.
+const MOUNT_POINT: &[u8] = b"proc";
 
 /// What a new directory entry named `name` costs the writable layer.
 fn entry_charge(name: &[u8]) -> u64 {
@@ -68,6 +80,25 @@ pub struct Vfs {
     root: Arc<Inode>,
     /// See the lock order in the module docs.
     rename_lock: Mutex<()>,
+    /// `/proc`, once mounted on the root's `proc` directory (the mount point).
+    proc: Option<Arc<ProcFs>>,
+}
+
+/// The filesystem as one caller sees it: `/proc/self` is the calling process. The
+/// namespace calls (lookups, `openat`, `mkdirat`, ...) are a view's; [`Vfs`]'s own are
+/// the host's view ([`Vfs::host_view`]), which has no `/proc/self`.
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    vfs: &'a Vfs,
+    caller: Option<Pid>,
+}
+
+impl Deref for View<'_> {
+    type Target = Vfs;
+
+    fn deref(&self) -> &Vfs {
+        self.vfs
+    }
 }
 
 impl std::fmt::Debug for Vfs {
@@ -94,7 +125,51 @@ impl Vfs {
             layer,
             root,
             rename_lock: Mutex::new(()),
+            proc: None,
         }
+    }
+
+    /// Mounts `/proc` on the image's `/proc` directory (an image has one unless its
+    /// `/proc` is something else; see [`Image`]), showing `processes`. Nothing is
+    /// materialized: lookups of `proc` in the root find `/proc` from then on.
+    pub fn mount_proc(&mut self, processes: Weak<ProcessTable>) {
+        if !self.layer.image.root_has_dir(MOUNT_POINT) {
+            return;
+        }
+        let fs = ProcFs::new(Arc::clone(&self.layer), processes, Arc::clone(&self.root));
+        self.proc = Some(fs);
+    }
+
+    /// The filesystem as process `caller` sees it.
+    pub fn view(&self, caller: Pid) -> View<'_> {
+        View {
+            vfs: self,
+            caller: Some(caller),
+        }
+    }
+
+    /// The filesystem as the host sees it: no `/proc/self`.
+    pub fn host_view(&self) -> View<'_> {
+        View {
+            vfs: self,
+            caller: None,
+        }
+    }
+
+    /// What the entry `name` of `dir` (the inode `inode`) shows: `/proc` for the mount
+    /// point, else `inode`.
+    pub(crate) fn covered(&self, dir: &Arc<Inode>, name: &[u8], inode: Arc<Inode>) -> Arc<Inode> {
+        match &self.proc {
+            Some(fs) if self.is_mount_point(dir, name, &inode) => fs.root_inode(),
+            _ => inode,
+        }
+    }
+
+    /// Whether the entry `name` of `dir` (the inode `inode`) has something mounted on it:
+    /// it cannot be removed or renamed (`EBUSY`). The mount point stays the root's
+    /// `proc` directory, since it cannot be.
+    fn is_mount_point(&self, dir: &Arc<Inode>, name: &[u8], inode: &Arc<Inode>) -> bool {
+        self.proc.is_some() && name == MOUNT_POINT && inode.is_dir() && Arc::ptr_eq(dir, &self.root)
     }
 
     /// The root directory.
@@ -116,7 +191,9 @@ impl Vfs {
     pub fn materialized_inodes(&self) -> u64 {
         self.layer.materialized()
     }
+}
 
+impl View<'_> {
     /// Resolves `path` from `dir` (see [`path`] for the rules), following a symlink in the
     /// last component if `follow`.
     pub fn lookup(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
@@ -147,29 +224,32 @@ impl Vfs {
         let follow = !flags.contains(OFlags::NOFOLLOW);
         if flags.contains(OFlags::PATH) {
             // O_PATH ignores every flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC.
-            let inode = self.lookup(dir, path, follow)?;
+            let (inode, loc) = self.walk_loc(dir, path, follow, &mut 0)?;
             if flags.contains(OFlags::DIRECTORY) && !inode.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
-            return Ok(FileDescription::new(Target::Path(inode), OFlags::PATH));
+            let loc = loc.filter(|_| !inode.is_dir());
+            return Ok(FileDescription::at(Target::Path(inode), OFlags::PATH, loc));
         }
-        let inode = if flags.contains(OFlags::CREAT) {
+        let (inode, loc) = if flags.contains(OFlags::CREAT) {
             if flags.contains(OFlags::DIRECTORY) {
                 // Linux 6.4 and later.
                 return Err(Errno::EINVAL);
             }
-            let inode = self.open_create(dir, path, flags, mode)?;
+            let (inode, loc) = self.open_create(dir, path, flags, mode)?;
             if inode.is_dir() {
                 return Err(Errno::EISDIR);
             }
-            inode
+            (inode, loc)
         } else {
-            self.lookup(dir, path, follow)?
+            self.walk_loc(dir, path, follow, &mut 0)?
         };
         if flags.contains(OFlags::DIRECTORY) && !inode.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        let loc = loc.filter(|_| !inode.is_dir());
         let target = match &inode.body {
+            Body::Proc(p) => return p.open(&inode, flags, self.caller),
             Body::Symlink(_) => return Err(Errno::ELOOP),
             // O_TRUNC asks for write access, as on Linux.
             Body::Dir(_) if flags.writable() || flags.contains(OFlags::TRUNC) => {
@@ -189,19 +269,21 @@ impl Vfs {
             },
             Body::Fifo => return Err(Errno::EOPNOTSUPP),
         };
-        Ok(FileDescription::new(target, flags))
+        Ok(FileDescription::at(target, flags, loc))
     }
 
     /// The `O_CREAT` lookup: the existing file (following symlinks in the last component
     /// unless `O_NOFOLLOW`, even dangling ones, whose target is created), or a new regular
-    /// file. `O_EXCL` fails on any existing name, a symlink included.
+    /// file, with where it is named. `O_EXCL` fails on any existing name, a symlink
+    /// included. Nothing can be created in `/proc` (`EACCES`, as Linux answers for a
+    /// directory without a create operation), but its files open.
     fn open_create(
         &self,
         dir: &Arc<Inode>,
         path: &[u8],
         flags: OFlags,
         mode: u32,
-    ) -> KResult<Arc<Inode>> {
+    ) -> KResult<(Arc<Inode>, Option<Loc>)> {
         let mut hops = 0;
         let mut p = self.walk_parent(dir, path, &mut hops)?;
         loop {
@@ -211,10 +293,27 @@ impl Vfs {
             if p.trailing_slash {
                 return Err(Errno::EISDIR);
             }
+            let here = || Loc {
+                dir: Arc::clone(&p.dir),
+                name: name.as_slice().into(),
+            };
+            if p.dir.is_proc() {
+                let existing = match self.child(&p.dir, name) {
+                    Err(Errno::ENOENT) => return Err(Errno::EACCES),
+                    found => found?,
+                };
+                if flags.contains(OFlags::EXCL) {
+                    return Err(Errno::EEXIST);
+                }
+                if flags.contains(OFlags::NOFOLLOW) || !existing.is_symlink() {
+                    return Ok((existing, Some(here())));
+                }
+                return self.follow_loc(&p.dir, existing, &mut hops);
+            }
             let existing = {
                 let mut st = p.dir.dir()?;
                 match st.get(name) {
-                    Some(e) => Arc::clone(&e.inode),
+                    Some(e) => self.covered(&p.dir, name, Arc::clone(&e.inode)),
                     None => {
                         if st.removed {
                             return Err(Errno::ENOENT);
@@ -225,7 +324,7 @@ impl Vfs {
                         st.insert(name, Arc::clone(&inode), charge);
                         drop(st);
                         p.dir.touch_modified();
-                        return Ok(inode);
+                        return Ok((inode, Some(here())));
                     }
                 }
             };
@@ -236,7 +335,7 @@ impl Vfs {
                 .symlink_target()
                 .filter(|_| !flags.contains(OFlags::NOFOLLOW))
             else {
-                return Ok(existing);
+                return Ok((existing, Some(here())));
             };
             hops += 1;
             if hops > MAX_SYMLINK_HOPS {
@@ -326,6 +425,9 @@ impl Vfs {
         if !child.is_dir() {
             return Err(Errno::ENOTDIR);
         }
+        if self.is_mount_point(&p.dir, name, &child) {
+            return Err(Errno::EBUSY);
+        }
         {
             let mut cst = child.dir()?;
             if !cst.is_empty() {
@@ -361,6 +463,10 @@ impl Vfs {
             self.lookup(olddir, oldpath, flags & AT_SYMLINK_FOLLOW != 0)?
         };
         let p = self.walk_parent(newdir, newpath, &mut 0)?;
+        if src.is_proc() != p.dir.is_proc() {
+            // Across mounts.
+            return Err(Errno::EXDEV);
+        }
         let Last::Name(name) = &p.last else {
             return Err(Errno::EEXIST);
         };
@@ -419,7 +525,8 @@ impl Vfs {
 
     /// Readlinkat implements Linux syscall readlinkat(2): the whole target (the ABI layer
     /// truncates it to the caller's buffer). An empty path reads `dir` itself, which must
-    /// be a symlink (opened with `O_PATH | O_NOFOLLOW`).
+    /// be a symlink (opened with `O_PATH | O_NOFOLLOW`). A link of `/proc` reads as what
+    /// it leads to now.
     pub fn readlinkat(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Vec<u8>> {
         let inode = if path.is_empty() {
             if !dir.is_symlink() {
@@ -429,6 +536,9 @@ impl Vfs {
         } else {
             self.lookup(dir, path, false)?
         };
+        if let Some(p) = inode.proc() {
+            return p.readlink(self.vfs, self.caller);
+        }
         inode
             .symlink_target()
             .map(<[u8]>::to_vec)
@@ -459,8 +569,7 @@ impl Vfs {
             return Err(Errno::EINVAL);
         }
         self.lookup_at(dir, path, flags)?
-            .set_times(times[0], times[1]);
-        Ok(())
+            .set_times(times[0], times[1])
     }
 
     /// Fchmodat implements Linux syscall fchmodat2(2) (`fchmodat` is `flags` 0). A symlink
@@ -473,8 +582,7 @@ impl Vfs {
         if inode.is_symlink() {
             return Err(Errno::EOPNOTSUPP);
         }
-        inode.chmod(mode);
-        Ok(())
+        inode.chmod(mode)
     }
 
     /// Fchownat implements Linux syscall fchownat(2); `None` leaves an id as it is (-1).
@@ -489,8 +597,7 @@ impl Vfs {
         if flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
             return Err(Errno::EINVAL);
         }
-        self.lookup_at(dir, path, flags)?.chown(uid, gid);
-        Ok(())
+        self.lookup_at(dir, path, flags)?.chown(uid, gid)
     }
 
     /// Truncate implements Linux syscall truncate(2): shrinks or grows (with zeros) the
@@ -499,7 +606,7 @@ impl Vfs {
         let inode = self.lookup(dir, path, true)?;
         let len = u64::try_from(len).map_err(|_| Errno::EINVAL)?;
         match inode.body {
-            Body::Regular(_) => inode.set_size(len),
+            Body::Regular(_) | Body::Proc(_) => inode.set_size(len),
             Body::Dir(_) => Err(Errno::EISDIR),
             _ => Err(Errno::EINVAL),
         }
@@ -537,6 +644,10 @@ impl Vfs {
         let _rename = lock(&self.rename_lock);
         let op = self.walk_parent(olddir, oldpath, &mut 0)?;
         let np = self.walk_parent(newdir, newpath, &mut 0)?;
+        if op.dir.is_proc() != np.dir.is_proc() {
+            // Across mounts.
+            return Err(Errno::EXDEV);
+        }
         let Last::Name(oname) = &op.last else {
             return Err(Errno::EBUSY);
         };
@@ -552,6 +663,9 @@ impl Vfs {
         // can race with us: other renames wait for rename_lock).
         loop {
             let src = op.dir.dir()?.lookup(oname)?;
+            if self.is_mount_point(&op.dir, oname, &src) {
+                return Err(Errno::EBUSY);
+            }
             if !src.is_dir() && (op.trailing_slash || np.trailing_slash) {
                 return Err(Errno::ENOTDIR);
             }
@@ -564,6 +678,9 @@ impl Vfs {
                 Err(e) => return Err(e),
             };
             if let Some(d) = &dst {
+                if self.is_mount_point(&np.dir, nname, d) {
+                    return Err(Errno::EBUSY);
+                }
                 if d.is_dir() && self.is_ancestor(d, &op.dir) {
                     return Err(Errno::ENOTEMPTY);
                 }
@@ -654,7 +771,9 @@ impl Vfs {
             return Ok(());
         }
     }
+}
 
+impl Vfs {
     /// Whether `dir` is `node` or one of its ancestors (walking up from `node`).
     fn is_ancestor(&self, dir: &Arc<Inode>, node: &Arc<Inode>) -> bool {
         let mut cur = Arc::clone(node);
@@ -673,6 +792,9 @@ impl Vfs {
     /// path, from the names it is linked under now (so it follows renames). `ENOENT` if it
     /// was removed.
     pub fn getcwd(&self, dir: &Arc<Inode>) -> KResult<Vec<u8>> {
+        if let Some(p) = dir.proc() {
+            return p.dir_path();
+        }
         let mut names: Vec<Box<[u8]>> = Vec::new();
         let mut len = 0usize;
         let mut cur = Arc::clone(dir);
@@ -701,7 +823,9 @@ impl Vfs {
         }
         Ok(out)
     }
+}
 
+impl View<'_> {
     /// What execve(2) may run at `path`: the file, following symlinks, if it is a regular
     /// file with an execute bit ([`is_executable`]); `EACCES` otherwise.
     pub fn exec_lookup(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Arc<Inode>> {
@@ -711,6 +835,111 @@ impl Vfs {
         } else {
             Err(Errno::EACCES)
         }
+    }
+}
+
+/// The namespace calls in the host's view ([`Vfs::host_view`]): the host, which is no
+/// process of the container, has no `/proc/self`. See [`View`]'s for each call.
+impl Vfs {
+    pub fn lookup(&self, dir: &Arc<Inode>, path: &[u8], follow: bool) -> KResult<Arc<Inode>> {
+        self.host_view().lookup(dir, path, follow)
+    }
+
+    pub fn openat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> KResult<Arc<FileDescription>> {
+        self.host_view().openat(dir, path, flags, mode)
+    }
+
+    pub fn mkdirat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> KResult<()> {
+        self.host_view().mkdirat(dir, path, mode)
+    }
+
+    pub fn unlinkat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> KResult<()> {
+        self.host_view().unlinkat(dir, path, flags)
+    }
+
+    pub fn linkat(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> KResult<()> {
+        self.host_view()
+            .linkat(olddir, oldpath, newdir, newpath, flags)
+    }
+
+    pub fn symlinkat(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> KResult<()> {
+        self.host_view().symlinkat(target, dir, path)
+    }
+
+    pub fn readlinkat(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Vec<u8>> {
+        self.host_view().readlinkat(dir, path)
+    }
+
+    pub fn fstatat(&self, dir: &Arc<Inode>, path: &[u8], flags: u32) -> KResult<Stat> {
+        self.host_view().fstatat(dir, path, flags)
+    }
+
+    pub fn utimensat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        times: [SetTime; 2],
+        flags: u32,
+    ) -> KResult<()> {
+        self.host_view().utimensat(dir, path, times, flags)
+    }
+
+    pub fn fchmodat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32, flags: u32) -> KResult<()> {
+        self.host_view().fchmodat(dir, path, mode, flags)
+    }
+
+    pub fn fchownat(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        uid: Option<u32>,
+        gid: Option<u32>,
+        flags: u32,
+    ) -> KResult<()> {
+        self.host_view().fchownat(dir, path, uid, gid, flags)
+    }
+
+    pub fn truncate(&self, dir: &Arc<Inode>, path: &[u8], len: i64) -> KResult<()> {
+        self.host_view().truncate(dir, path, len)
+    }
+
+    pub fn renameat(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+    ) -> KResult<()> {
+        self.host_view().renameat(olddir, oldpath, newdir, newpath)
+    }
+
+    pub fn renameat2(
+        &self,
+        olddir: &Arc<Inode>,
+        oldpath: &[u8],
+        newdir: &Arc<Inode>,
+        newpath: &[u8],
+        flags: u32,
+    ) -> KResult<()> {
+        self.host_view()
+            .renameat2(olddir, oldpath, newdir, newpath, flags)
+    }
+
+    pub fn exec_lookup(&self, dir: &Arc<Inode>, path: &[u8]) -> KResult<Arc<Inode>> {
+        self.host_view().exec_lookup(dir, path)
     }
 }
 

@@ -14,11 +14,15 @@
 //! - Limits: an empty path is `ENOENT`; a path of [`PATH_MAX`] bytes or more, or a component
 //!   longer than [`NAME_MAX`], is `ENAMETOOLONG`; a NUL byte is `EINVAL` (C callers cannot
 //!   pass one; other ABIs might).
+//! - `/proc` (see [`super::procfs`]): the walk enters it at the mount point, `self` there is
+//!   the [`View`]'s caller, and its "magic" links (`/proc/<pid>/fd/<n>`, `cwd`, `root`)
+//!   lead to the open file or directory itself, whatever their text says.
 
 use std::sync::Arc;
 
-use super::Vfs;
+use super::View;
 use super::inode::Inode;
+use super::procfs::Link;
 use crate::kernel::errno::{Errno, KResult};
 
 /// Longest path, terminating NUL included, as Linux's `PATH_MAX`: a path has at most
@@ -41,6 +45,14 @@ pub(crate) enum Last {
     DotDot,
     /// The path was only slashes.
     Root,
+}
+
+/// Where a non-directory was reached: the directory and the name it was found under
+/// (what `/proc/<pid>/fd/<n>` shows for a file opened there).
+#[derive(Clone)]
+pub(crate) struct Loc {
+    pub dir: Arc<Inode>,
+    pub name: Box<[u8]>,
 }
 
 /// A path resolved up to its last component.
@@ -74,7 +86,7 @@ fn check_name(name: &[u8]) -> KResult<()> {
     }
 }
 
-impl Vfs {
+impl View<'_> {
     /// Resolves `path` from `start` up to its last component, which is not looked up.
     pub(crate) fn walk_parent(
         &self,
@@ -128,23 +140,49 @@ impl Vfs {
         follow_last: bool,
         hops: &mut u32,
     ) -> KResult<Arc<Inode>> {
+        self.walk_loc(start, path, follow_last, hops)
+            .map(|(inode, _)| inode)
+    }
+
+    /// [`Self::walk`], also saying where a non-directory it reached is named.
+    pub(crate) fn walk_loc(
+        &self,
+        start: &Arc<Inode>,
+        path: &[u8],
+        follow_last: bool,
+        hops: &mut u32,
+    ) -> KResult<(Arc<Inode>, Option<Loc>)> {
         let p = self.walk_parent(start, path, hops)?;
-        let node = match p.last {
-            Last::Root | Last::Dot => p.dir,
-            Last::DotDot => self.parent_of(&p.dir)?,
+        let (node, loc) = match p.last {
+            Last::Root | Last::Dot => (p.dir, None),
+            Last::DotDot => (self.parent_of(&p.dir)?, None),
             Last::Name(name) => {
-                let child = p.dir.dir()?.lookup(&name)?;
-                if follow_last || p.trailing_slash {
-                    self.follow(&p.dir, child, hops)?
+                let child = self.child(&p.dir, &name)?;
+                if (follow_last || p.trailing_slash) && child.is_symlink() {
+                    self.follow_loc(&p.dir, child, hops)?
                 } else {
-                    child
+                    let loc = Loc {
+                        dir: p.dir,
+                        name: name.into(),
+                    };
+                    (child, Some(loc))
                 }
             }
         };
         if p.trailing_slash && !node.is_dir() {
             return Err(Errno::ENOTDIR);
         }
-        Ok(node)
+        Ok((node, loc))
+    }
+
+    /// The file `name` names in directory `dir`: an entry of the layer (the mount
+    /// point's gives `/proc`), or one of `/proc`'s.
+    pub(crate) fn child(&self, dir: &Arc<Inode>, name: &[u8]) -> KResult<Arc<Inode>> {
+        if let Some(p) = dir.proc() {
+            return p.lookup(name, self.caller);
+        }
+        let child = dir.dir()?.lookup(name)?;
+        Ok(self.covered(dir, name, child))
     }
 
     /// One intermediate component: the directory `name` leads to from `dir`.
@@ -154,7 +192,7 @@ impl Vfs {
             b".." => return self.parent_of(dir),
             name => {
                 check_name(name)?;
-                let child = dir.dir()?.lookup(name)?;
+                let child = self.child(dir, name)?;
                 self.follow(dir, child, hops)?
             }
         };
@@ -173,21 +211,45 @@ impl Vfs {
         inode: Arc<Inode>,
         hops: &mut u32,
     ) -> KResult<Arc<Inode>> {
-        let Some(target) = inode.symlink_target() else {
-            return Ok(inode);
-        };
+        self.follow_loc(dir, inode, hops).map(|(inode, _)| inode)
+    }
+
+    /// [`Self::follow`], also saying where a non-directory it reached is named (`None`
+    /// for `inode` itself when it is not a symlink).
+    pub(crate) fn follow_loc(
+        &self,
+        dir: &Arc<Inode>,
+        inode: Arc<Inode>,
+        hops: &mut u32,
+    ) -> KResult<(Arc<Inode>, Option<Loc>)> {
+        if !inode.is_symlink() {
+            return Ok((inode, None));
+        }
         *hops += 1;
         if *hops > MAX_SYMLINK_HOPS {
             return Err(Errno::ELOOP);
         }
-        self.walk(dir, target, true, hops)
+        if let Some(p) = inode.proc() {
+            return match p.follow(self.caller)? {
+                Link::Jump(to, loc) => Ok((to, loc)),
+                Link::Path(target) => self.walk_loc(dir, &target, true, hops),
+            };
+        }
+        let Some(target) = inode.symlink_target() else {
+            return Ok((inode, None));
+        };
+        self.walk_loc(dir, target, true, hops)
     }
 
     /// `..` of a directory: its parent, or itself for the root. A directory whose parent
-    /// is gone (removed, and the parent dropped) has none: `ENOENT`.
+    /// is gone (removed, and the parent dropped) has none: `ENOENT`. `..` of `/proc` is
+    /// the mount point's parent.
     pub(crate) fn parent_of(&self, dir: &Arc<Inode>) -> KResult<Arc<Inode>> {
         if Arc::ptr_eq(dir, &self.root) {
             return Ok(Arc::clone(dir));
+        }
+        if let Some(p) = dir.proc() {
+            return p.parent();
         }
         dir.parent().ok_or(Errno::ENOENT)
     }
@@ -196,6 +258,7 @@ impl Vfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kernel::Vfs;
     use crate::kernel::clock::FixedClock;
     use crate::kernel::testutil::{E, image};
 

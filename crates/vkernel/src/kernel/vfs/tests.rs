@@ -722,7 +722,8 @@ fn getdents_lists_dot_dotdot_then_a_stable_order() {
     assert_eq!(
         t.ls("/dev"),
         vec![
-            ".", "..", "full", "null", "random", "tty9", "urandom", "zero"
+            ".", "..", "fd", "full", "null", "random", "stderr", "stdin", "stdout", "tty9",
+            "urandom", "zero"
         ]
     );
     t.mkdir("/d").unwrap();
@@ -1098,7 +1099,7 @@ fn lazy_materialization() {
     t.stat("/etc/passwd").unwrap();
     // The root's children, then /etc's.
     let after = t.vfs.materialized_inodes();
-    assert_eq!(after, 1 + 5 + 4);
+    assert_eq!(after, 1 + 6 + 4);
     t.stat("/etc/link").unwrap();
     assert_eq!(t.vfs.materialized_inodes(), after, "already there");
     assert_eq!(t.vfs.writable_bytes(), 0, "looking costs nothing");
