@@ -139,6 +139,15 @@ pub(super) fn fstat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
     put_stat(mem, a.ptr(1), &st)
 }
 
+/// The calls on a socket fd (getsockname(2), getpeername(2), connect(2), ...): no
+/// socket can exist here (`socket` is not offered), so an open fd is not one
+/// (`ENOTSOCK`) and a closed one is `EBADF`, as Linux answers. Bash asks getpeername(0)
+/// at start to tell whether its input is a network connection.
+pub(super) fn not_a_socket(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> SysResult {
+    lp.file(a.fd(0))?;
+    Err(Errno::ENOTSOCK.into())
+}
+
 /// Newfstatat implements Linux syscall newfstatat(2): `newfstatat(dirfd, path, buf,
 /// flags)`.
 pub(super) fn newfstatat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {

@@ -117,6 +117,7 @@ const fn no(nr: u32, name: &'static str, note: &'static str) -> Syscall {
 
 const MM: &str = "the guest runtime owns the address space";
 const NET: &str = "no network in the vkernel yet";
+const NO_SOCKET: &str = "no sockets exist (socket is ENOSYS): EBADF for a closed fd, ENOTSOCK for an open one, as Linux answers for a file that is not a socket";
 const SYSV: &str = "no System V IPC";
 const MQ: &str = "no POSIX message queues";
 const AIO: &str = "no asynchronous I/O";
@@ -201,20 +202,20 @@ pub static SYSCALLS: &[Syscall] = &[
         "copied through the host in 64 KiB pieces",
     ),
     no(41, "socket", NET),
-    no(42, "connect", NET),
-    no(43, "accept", NET),
-    no(44, "sendto", NET),
-    no(45, "recvfrom", NET),
-    no(46, "sendmsg", NET),
-    no(47, "recvmsg", NET),
-    no(48, "shutdown", NET),
-    no(49, "bind", NET),
-    no(50, "listen", NET),
-    no(51, "getsockname", NET),
-    no(52, "getpeername", NET),
+    partial(42, "connect", fs::not_a_socket, NO_SOCKET),
+    partial(43, "accept", fs::not_a_socket, NO_SOCKET),
+    partial(44, "sendto", fs::not_a_socket, NO_SOCKET),
+    partial(45, "recvfrom", fs::not_a_socket, NO_SOCKET),
+    partial(46, "sendmsg", fs::not_a_socket, NO_SOCKET),
+    partial(47, "recvmsg", fs::not_a_socket, NO_SOCKET),
+    partial(48, "shutdown", fs::not_a_socket, NO_SOCKET),
+    partial(49, "bind", fs::not_a_socket, NO_SOCKET),
+    partial(50, "listen", fs::not_a_socket, NO_SOCKET),
+    partial(51, "getsockname", fs::not_a_socket, NO_SOCKET),
+    partial(52, "getpeername", fs::not_a_socket, NO_SOCKET),
     no(53, "socketpair", NET),
-    no(54, "setsockopt", NET),
-    no(55, "getsockopt", NET),
+    partial(54, "setsockopt", fs::not_a_socket, NO_SOCKET),
+    partial(55, "getsockopt", fs::not_a_socket, NO_SOCKET),
     runtime(56, "clone", FORK),
     runtime(57, "fork", FORK),
     runtime(58, "vfork", FORK),
@@ -736,7 +737,7 @@ pub static SYSCALLS: &[Syscall] = &[
     ),
     no(286, "timerfd_settime", FDKINDS),
     no(287, "timerfd_gettime", FDKINDS),
-    no(288, "accept4", NET),
+    partial(288, "accept4", fs::not_a_socket, NO_SOCKET),
     no(289, "signalfd4", FDKINDS),
     no(290, "eventfd2", FDKINDS),
     no(291, "epoll_create1", FDKINDS),
@@ -747,7 +748,7 @@ pub static SYSCALLS: &[Syscall] = &[
     full(296, "pwritev", io::pwritev),
     no(297, "rt_tgsigqueueinfo", DELIVERY),
     no(298, "perf_event_open", PRIV),
-    no(299, "recvmmsg", NET),
+    partial(299, "recvmmsg", fs::not_a_socket, NO_SOCKET),
     no(300, "fanotify_init", FDKINDS),
     no(301, "fanotify_mark", FDKINDS),
     partial(
@@ -760,7 +761,7 @@ pub static SYSCALLS: &[Syscall] = &[
     no(304, "open_by_handle_at", "no file handles"),
     no(305, "clock_adjtime", PRIV),
     full(306, "syncfs", io::syncfs),
-    no(307, "sendmmsg", NET),
+    partial(307, "sendmmsg", fs::not_a_socket, NO_SOCKET),
     no(308, "setns", PRIV),
     full(309, "getcpu", proc::getcpu),
     no(310, "process_vm_readv", PRIV),
