@@ -1406,3 +1406,40 @@ fn execve_keeps_the_group_the_mask_and_ignored_signals() {
     assert_eq!(g.sys(nr::KILL, &[i64::from(child.pid()), 15]), 0);
     assert!(child.interrupt().is_interrupted());
 }
+
+#[test]
+fn proc_self_and_dev_stdio_and_sockets() {
+    const GETSOCKNAME: i64 = 51;
+    const GETPEERNAME: i64 = 52;
+    let mut g = Guest::new();
+    // No socket exists: an open fd is not one, a closed one is no fd.
+    g.err(GETPEERNAME, &[0, OUT as i64, P2 as i64], Errno::ENOTSOCK);
+    g.err(GETSOCKNAME, &[99, OUT as i64, P2 as i64], Errno::EBADF);
+    // /proc/self is the caller, through the ABI's view.
+    let p = g.s(P1, "/proc/self");
+    let pid = g.process.pid().to_string();
+    assert_eq!(g.sys(nr::READLINK, &[p, BUF as i64, 64]), pid.len() as i64);
+    assert_eq!(g.get(BUF, pid.len()), pid.as_bytes());
+    let p = g.s(P1, "/proc/self/exe");
+    g.err(nr::READLINK, &[p, BUF as i64, 64], Errno::ENOENT);
+    g.process.set_image(b"/bin/prog", b"/bin/prog".to_vec());
+    assert_eq!(g.sys(nr::READLINK, &[p, BUF as i64, 64]), 9);
+    assert_eq!(g.get(BUF, 9), b"/bin/prog");
+    // /dev/stdin is fd 0's stream; /dev/stdout fd 1's.
+    let fd = g.open("/dev/stdin", OFlags::RDONLY, 0);
+    assert_eq!(g.sys(nr::READ, &[fd, BUF as i64, 16]), 5);
+    assert_eq!(g.get(BUF, 5), b"input");
+    let fd = g.open(
+        "/dev/stdout",
+        OFlags::WRONLY | OFlags::CREAT | OFlags::TRUNC,
+        0o666,
+    );
+    g.put(BUF, b"out");
+    assert_eq!(g.sys(nr::WRITE, &[fd, BUF as i64, 3]), 3);
+    assert_eq!(g.stdout.contents(), b"out");
+    // prctl's name is the kernel process's, which /proc shows.
+    const PR_SET_NAME: i64 = 15;
+    let name = g.s(P2, "renamed");
+    assert_eq!(g.sys(nr::PRCTL, &[PR_SET_NAME, name]), 0);
+    assert_eq!(g.process.comm(), b"renamed");
+}

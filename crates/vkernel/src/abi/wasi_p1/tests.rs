@@ -1373,3 +1373,41 @@ fn a_guest_runs_through_the_engine() {
     assert_eq!(run.end, RunEnd::Exited(7));
     assert_eq!(g.stdout.contents(), b"box\n");
 }
+
+#[test]
+fn proc_and_dev_stdio_through_the_preopen() {
+    let mut g = Guest::new();
+    // proc/self is this process.
+    let [p, pl] = g.s(STR, "proc/self");
+    g.ok(
+        "path_readlink",
+        &[3, p, pl, i64::from(DATA), 64, i64::from(OUT)],
+    );
+    let pid = g.process.pid().to_string();
+    assert_eq!(g.u32_at(OUT) as usize, pid.len());
+    assert_eq!(g.get(DATA, pid.len()), pid.as_bytes());
+    // dev/stdin, a link to /proc/self/fd/0, opens fd 0's stream; fd/1 is stdout's.
+    let fd = g.open("dev/stdin", 0, rights::FD_READ as i64, 0);
+    assert_eq!(g.read(fd, &[16]), b"input");
+    let fd = g.open("proc/self/fd/1", 0, rights::FD_WRITE as i64, 0);
+    assert_eq!(g.write(fd, &[b"via /proc"]), 9);
+    assert_eq!(g.stdout.contents(), b"via /proc");
+    // A magic link in the middle of a path: proc/self/cwd is the cwd (the root).
+    assert_eq!(
+        g.stat("proc/self/cwd/f", true),
+        Ok((filetype::REGULAR_FILE, 5, 1))
+    );
+    assert_eq!(
+        g.stat("proc/self/status", true).map(|s| s.0),
+        Ok(filetype::REGULAR_FILE)
+    );
+    assert_eq!(
+        g.stat("proc/self/fd/1", false).map(|s| s.0),
+        Ok(filetype::SYMBOLIC_LINK)
+    );
+    // Nothing can be made in /proc.
+    assert_eq!(
+        g.path_op("path_create_directory", "proc/x"),
+        WasiErrno::PERM
+    );
+}

@@ -637,7 +637,7 @@ impl ProcInode {
                 // data/brk/arg/env addresses, exit_code.
                 let fields = format!(
                     ") {state} {ppid} {pgrp} {sid} 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 0 0 0 \
-                     18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 \
+                     18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 \
                      {exit_code}\n",
                     ppid = p.ppid(),
                     pgrp = p.pgid(),
@@ -697,3 +697,6 @@ pub(crate) fn describe(vfs: &Vfs, file: &FileDescription) -> KResult<Vec<u8>> {
     }
     Ok(path)
 }
+
+#[cfg(test)]
+mod tests;
