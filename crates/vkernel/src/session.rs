@@ -193,6 +193,26 @@ impl StatusChannel {
         }
     }
 
+    /// Waits until the shell ended (its status), or `deadline` (`None`); status lines
+    /// are left for [`StatusChannel::next`].
+    fn wait_end(&self, deadline: Instant) -> Option<i32> {
+        let mut st = lock(&self.state);
+        loop {
+            if let Some(code) = st.ended {
+                return Some(code);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return None;
+            }
+            st = self
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     fn end(&self, code: i32) {
         lock(&self.state).ended = Some(code);
         self.changed.notify_all();
@@ -532,18 +552,26 @@ impl Session {
 
     /// Ends the shell (and the processes of its group) and returns its exit code.
     pub fn close(&self) -> i32 {
+        use crate::abi::linux::signal::SIGKILL;
         if self.status.ended().is_none() {
-            self.commands.close();
-            // A shell reading its next command sees end of file and exits; one that is
-            // busy is killed.
-            if let Prompt::TimedOut = self.status.next(Instant::now() + GRACE) {
-                self.container
-                    .signal(self.pid(), false, crate::abi::linux::signal::SIGKILL);
+            match self.turn.try_lock() {
+                // Idle: the shell reads end of file at its prompt and exits.
+                Ok(_idle) => {
+                    self.commands.close();
+                    if self.status.wait_end(Instant::now() + GRACE).is_none() {
+                        self.container.signal(self.pid(), false, SIGKILL);
+                    }
+                }
+                // A command runs (its caller waits for it): the shell is killed, and
+                // that caller gets `session_ended`.
+                Err(_) => {
+                    self.commands.close();
+                    self.container.signal(self.pid(), false, SIGKILL);
+                }
             }
         }
         for pid in self.group_pids() {
-            self.container
-                .signal(pid as u32, false, crate::abi::linux::signal::SIGKILL);
+            self.container.signal(pid as u32, false, SIGKILL);
         }
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
