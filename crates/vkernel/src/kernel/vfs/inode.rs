@@ -637,7 +637,9 @@ impl Inode {
     /// `fstat(2)` of this inode.
     pub fn stat(&self) -> Stat {
         if let Body::Proc(p) = &self.body {
-            return p.stat(self.ino, &self.meta());
+            // Not under the meta lock: a directory's link count reads the process table.
+            let meta = *self.meta();
+            return p.stat(self.ino, &meta);
         }
         let size = self.size();
         let nlink = self.nlink();
