@@ -204,8 +204,8 @@ pub fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::{FixedClock, Vfs};
     use crate::kernel::testutil::{E, image};
+    use crate::kernel::{FixedClock, Vfs};
 
     fn vfs() -> Vfs {
         let img = image(&[
