@@ -58,101 +58,23 @@ mod umoci;
 #[path = "../tests/all/agent_image.rs"]
 mod agent_image;
 
+#[path = "support/daemon.rs"]
+mod daemon;
+
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use recompiler_vkernel::client::Client;
 use serde_json::{Value, json};
 
 use crate::agent_image::{agent_image, agent_image_without_python};
+use crate::daemon::{Daemon, b64, ok, target_dir};
 use crate::image::{assert_ok, build, keygen};
 
 /// What `agent-tool --version` prints, on every side.
 const VERSION_LINE: &str = "agent-tool 0.1.0\n";
-
-/// How long a daemon may take to come up: a fresh compile of CPython's
-/// megabinary takes minutes on 2 cores.
-const DAEMON_START_TIMEOUT: Duration = Duration::from_secs(1800);
-
-/// target/ (the parent of `CARGO_TARGET_TMPDIR`, target/tmp).
-fn target_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("CARGO_TARGET_TMPDIR is target/tmp")
-        .to_path_buf()
-}
-
-/// A daemon in its own process, and its socket.
-struct Daemon {
-    child: Child,
-    socket: PathBuf,
-}
-
-impl Daemon {
-    fn start(vkernel: &Path, dir: &Path, public: &Path, state: &Path, bundle: &Path) -> Daemon {
-        let socket = dir.join("vkernel.sock");
-        let child = Command::new(vkernel)
-            .arg("serve")
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--trust")
-            .arg(public)
-            .arg("--state")
-            .arg(state)
-            .arg("--bundle")
-            .arg(bundle)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut daemon = Daemon { child, socket };
-        let deadline = Instant::now() + DAEMON_START_TIMEOUT;
-        while Client::connect(&daemon.socket).is_err() {
-            assert!(
-                daemon.child.try_wait().unwrap().is_none(),
-                "the daemon exited"
-            );
-            assert!(Instant::now() < deadline, "the daemon did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        daemon
-    }
-
-    fn client(&self) -> Client {
-        Client::connect(&self.socket).unwrap()
-    }
-
-    /// The daemon's resident memory and threads, from `/proc/PID/status`.
-    fn memory(&self) -> (u64, u64) {
-        match recompiler_vkernel::server::process_memory(&self.child.id().to_string()) {
-            (Some(rss), Some(threads)) => (rss, threads),
-            other => panic!("/proc/{}/status: {other:?}", self.child.id()),
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn ok(v: Value) -> Value {
-    assert_eq!(v["status"], "ok", "{v}");
-    v
-}
-
-fn b64(v: &Value) -> String {
-    String::from_utf8(
-        base64::engine::general_purpose::STANDARD
-            .decode(v.as_str().unwrap_or_default())
-            .unwrap(),
-    )
-    .unwrap()
-}
 
 fn run_request(cid: &str, argv: &[&str]) -> Value {
     json!({"type": "run", "cid": cid, "path": format!("/usr/bin/{}", argv[0]),
