@@ -68,6 +68,13 @@ impl FdTable {
         self.limit
     }
 
+    /// Sets the fd limit (`setrlimit(RLIMIT_NOFILE)`; clamped to [`MAX_FD_LIMIT`]). As on
+    /// Linux, fds already open at or above it stay open and usable; new ones (allocated,
+    /// or named by `dup2`) must be below it.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(MAX_FD_LIMIT);
+    }
+
     /// Open fds.
     pub fn len(&self) -> usize {
         self.used
@@ -290,6 +297,24 @@ mod tests {
         assert!(t.close(0).is_ok());
         assert_eq!(t.close(0).err(), Some(Errno::EBADF));
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_lowered_limit_keeps_open_fds_and_refuses_new_ones() {
+        let mut t = FdTable::new(16);
+        for fd in 0..6 {
+            assert_eq!(t.insert(file(), false), Ok(fd));
+        }
+        t.set_limit(5);
+        assert_eq!(t.limit(), 5);
+        assert!(t.get(5).is_ok(), "an fd above the new limit stays open");
+        assert_eq!(t.insert(file(), false), Err(Errno::EMFILE));
+        assert_eq!(t.dup2(0, 7).map(|(fd, _)| fd), Err(Errno::EBADF));
+        assert_eq!(t.insert_from(5, file(), false), Err(Errno::EINVAL));
+        t.close(1).unwrap();
+        assert_eq!(t.insert(file(), false), Ok(1));
+        t.set_limit(usize::MAX);
+        assert_eq!(t.limit(), MAX_FD_LIMIT);
     }
 
     #[test]

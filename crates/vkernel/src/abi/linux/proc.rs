@@ -95,7 +95,7 @@ impl LinuxProcess {
     }
 
     /// Sets a limit (`EINVAL` for cur > max; `EPERM` for an fd limit above what the core
-    /// gives a process).
+    /// gives a process). The soft fd limit is the fd table's.
     fn set_rlimit(&mut self, resource: usize, new: Rlimit) -> KResult<()> {
         if new.cur > new.max {
             return Err(Errno::EINVAL);
@@ -105,6 +105,12 @@ impl LinuxProcess {
         }
         if let Some(slot) = self.rlimits.get_mut(resource) {
             *slot = new;
+        }
+        if resource == RLIMIT_NOFILE {
+            // The fd table enforces the soft limit (open, dup2, F_DUPFD ...). It is at
+            // most the core's limit, checked above.
+            let soft = usize::try_from(new.cur).unwrap_or(usize::MAX);
+            self.process.fds().set_limit(soft);
         }
         Ok(())
     }

@@ -857,6 +857,11 @@ fn ids_uname_limits_and_clocks() {
     assert_eq!(g.u64(OUT), 1024, "the old value");
     assert_eq!(g.sys(nr::PRLIMIT64, &[pid, 7, 0, OUT as i64]), 0);
     assert_eq!((g.u64(OUT), g.u64(OUT + 8)), (256, 512));
+    // The soft limit bounds new fds: dup2 past it is EBADF, F_DUPFD at it EINVAL.
+    assert_eq!(g.sys(nr::DUP2, &[1, 255]), 255);
+    g.err(nr::DUP2, &[1, 256], Errno::EBADF);
+    g.err(nr::FCNTL, &[1, 0, 256], Errno::EINVAL);
+    assert_eq!(g.sys(nr::CLOSE, &[255]), 0);
     g.put(BUF, &structs::rlimit(600, 512));
     g.err(nr::PRLIMIT64, &[0, 7, BUF as i64, 0], Errno::EINVAL);
     g.put(BUF, &structs::rlimit(1, 1 << 30));
@@ -1380,7 +1385,11 @@ fn sigchld_on_a_childs_exit() {
 fn execve_keeps_the_group_the_mask_and_ignored_signals() {
     let mut g = Guest::new();
     let child = g.kernel.fork(&g.process).unwrap();
-    assert_eq!(child.pgid(), g.process.pgid(), "a fork joins its parent's group");
+    assert_eq!(
+        child.pgid(),
+        g.process.pgid(),
+        "a fork joins its parent's group"
+    );
     let image = LinuxProcess::new(Arc::clone(&g.kernel), Arc::clone(&child), None);
     {
         let mut st = image.sig();
@@ -1394,7 +1403,11 @@ fn execve_keeps_the_group_the_mask_and_ignored_signals() {
     {
         let st = next.sig();
         assert_eq!(st.actions[1].handler, super::signal::SIG_IGN);
-        assert_eq!(st.actions[14].handler, super::signal::SIG_DFL, "a handler resets");
+        assert_eq!(
+            st.actions[14].handler,
+            super::signal::SIG_DFL,
+            "a handler resets"
+        );
         assert_eq!(st.mask, super::signal::bit(10));
     }
     assert_eq!(child.pgid(), g.process.pgid());
