@@ -7,11 +7,13 @@
 //! `EPERM`: the vkernel cannot become another user, and saying it did would be a lie a
 //! program could act on.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::memory::Mem;
 use super::{Args, Fail, LinuxProcess, SysResult, signal, structs, time};
 use crate::abi::wasi_p1::{ExecTarget, HostExit};
+use crate::kernel::vfs::{Inode, View};
 use crate::kernel::{Errno, ExitStatus, KResult, Kernel, Pid, ProcState, WaitFor};
 
 /// The number of resource limits (`RLIM_NLIMITS`).
@@ -319,7 +321,8 @@ fn string_array(mem: &Mem<'_>, addr: u64, budget: &mut usize) -> Result<Vec<Vec<
 /// process takes the new argv and environment and closes its close-on-exec fds; caught
 /// signals go back to their default action (ignored ones stay ignored); and the
 /// process goes on in a new instance of the allowed program (the engine's part). A
-/// denied program is `EACCES`, as Linux answers a file without execute permission.
+/// denied program is `EACCES`, as Linux answers a file without execute permission. A
+/// `#!` script runs its interpreter ([`interpreted`]).
 pub(super) fn execve(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     exec_common(lp, mem, a.ptr(0), a.ptr(1), a.ptr(2))
 }
@@ -352,6 +355,13 @@ fn exec_common(
     let Some(spawner) = lp.spawner.clone() else {
         return Err(Errno::ENOSYS.into());
     };
+    let (script, path, argv) = interpreted(
+        &lp.kernel.vfs().view(lp.process.pid()),
+        &lp.process.cwd(),
+        path,
+        argv,
+        &mut budget,
+    )?;
     let allowed = spawner.check_exec(&lp.process, &path)?;
     let env: Vec<(Vec<u8>, Vec<u8>)> = envp
         .into_iter()
@@ -361,13 +371,87 @@ fn exec_common(
         })
         .collect();
     lp.process.execve(argv.clone(), env);
-    lp.process.set_image(&path, allowed.path);
+    // A script's process is named for the script, as Linux names it (its exe is the
+    // interpreter).
+    lp.process
+        .set_image(script.as_deref().unwrap_or(&path), allowed.path);
     lp.exec_image();
     Err(Fail::Exit(HostExit::Exec(Box::new(ExecTarget {
         dispatch_id: allowed.dispatch_id,
         memory_export: allowed.memory_export,
         argv,
     }))))
+}
+
+/// The most `#!` interpreters one exec goes through before `ELOOP` (Linux's
+/// `BINPRM_MAX_RECURSION`, counted as binfmt_script counts it).
+const MAX_INTERPRETERS: usize = 4;
+
+/// How much of a file's start an exec reads for its `#!` line (Linux's
+/// `BINPRM_BUF_SIZE`): a longer line is cut there.
+const SHEBANG_MAX: usize = 256;
+
+/// What an exec of `path` with `argv` runs, as Linux's binfmt_script rewrites it: a
+/// file starting with `#!interpreter [arg]` runs `interpreter` with argv
+/// `[interpreter, arg?, path, argv[1..]]` (and an interpreter may be a script in turn);
+/// a program (ELF or WASM) runs as it is, through the exec gate; anything else is
+/// `ENOEXEC`, on which a shell runs the file itself. Returns the script's path (the
+/// first one) if there was one, and the path and argv to run.
+///
+/// The gate still decides what runs: the interpreter, by its path and hash. A script is
+/// data for it, as it is when a shell is handed the script as an argument.
+fn interpreted(
+    vfs: &View<'_>,
+    cwd: &Arc<Inode>,
+    mut path: Vec<u8>,
+    mut argv: Vec<Vec<u8>>,
+    budget: &mut usize,
+) -> KResult<(Option<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>)> {
+    let mut script = None;
+    for _ in 0..=MAX_INTERPRETERS {
+        // ENOENT, ENOTDIR, EACCES (no execute bit, not a regular file) come first.
+        let inode = vfs.exec_lookup(cwd, &path)?;
+        let contents = inode.read_contents()?;
+        let head = &contents.bytes[..contents.bytes.len().min(SHEBANG_MAX)];
+        let Some(line) = head.strip_prefix(b"#!") else {
+            if head.starts_with(b"\x7fELF") || head.starts_with(b"\0asm") {
+                return Ok((script, path, argv));
+            }
+            return Err(Errno::ENOEXEC);
+        };
+        let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+        let blank = |b: &u8| *b == b' ' || *b == b'\t';
+        let line = trim(line, blank);
+        let (interpreter, arg) = match line.iter().position(blank) {
+            Some(i) => (
+                &line[..i],
+                Some(trim(&line[i..], blank)).filter(|a| !a.is_empty()),
+            ),
+            None => (line, None),
+        };
+        if interpreter.is_empty() {
+            return Err(Errno::ENOEXEC);
+        }
+        let mut next = vec![interpreter.to_vec()];
+        next.extend(arg.map(<[u8]>::to_vec));
+        // The words added count against ARG_MAX as execve's own do.
+        let added: usize = next.iter().map(|w| w.len() + 1 + 8).sum::<usize>() + path.len() + 1 + 8;
+        let dropped = argv.first().map_or(0, |a0| a0.len() + 1 + 8);
+        *budget = (*budget + dropped).checked_sub(added).ok_or(Errno::E2BIG)?;
+        next.push(path.clone());
+        next.extend(argv.into_iter().skip(1));
+        script.get_or_insert(path);
+        path = interpreter.to_vec();
+        argv = next;
+    }
+    Err(Errno::ELOOP)
+}
+
+/// `s` without the leading and trailing bytes that match `strip`.
+fn trim(s: &[u8], strip: impl Fn(&u8) -> bool) -> &[u8] {
+    let start = s.iter().position(|b| !strip(b)).unwrap_or(s.len());
+    let end = s.iter().rposition(|b| !strip(b)).map_or(start, |i| i + 1);
+    &s[start..end]
 }
 
 /// `wait4`/`waitid` option bits.
@@ -899,5 +983,86 @@ pub(super) fn prctl(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
         }
         PR_GET_NO_NEW_PRIVS => ok(i64::from(lp.prctl.no_new_privs)),
         _ => Err(Errno::EINVAL.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::Limits;
+    use crate::kernel::testutil::{E, image};
+
+    fn words(ws: &[&str]) -> Vec<Vec<u8>> {
+        ws.iter().map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    /// `#!` lines rewrite path and argv as Linux's binfmt_script does; programs run as
+    /// they are; other files are `ENOEXEC`, and permissions and loops fail as on Linux.
+    #[test]
+    fn scripts_run_their_interpreter() {
+        let kernel = Kernel::new(
+            image(&[
+                E::Dir("/bin", 0o755),
+                E::File("/bin/sh", 0o755, b"\x7fELF\x02\x01\x01"),
+                E::File("/bin/w", 0o755, b"\0asm\x01\0\0\0"),
+                E::File("/s", 0o755, b"#!/bin/sh\necho hi\n"),
+                E::File("/a", 0o755, b"#!  /bin/sh   -e -x  \t\nexit 1\n"),
+                E::File("/nested", 0o755, b"#!/s one\n"),
+                E::File("/loop", 0o755, b"#!/loop\n"),
+                E::File("/text", 0o755, b"echo no shebang\n"),
+                E::File("/empty", 0o755, b""),
+                E::File("/blank", 0o755, b"#!   \n"),
+                E::File("/noexec", 0o644, b"#!/bin/sh\n"),
+                E::File("/badinterp", 0o755, b"#!/missing\n"),
+            ]),
+            Limits::default(),
+        );
+        let vfs = kernel.vfs().host_view();
+        let root = kernel.vfs().root();
+        let run = |path: &str, argv: &[&str]| {
+            let mut budget = ARG_MAX;
+            interpreted(&vfs, &root, path.into(), words(argv), &mut budget)
+        };
+        assert_eq!(
+            run("/bin/sh", &["sh", "-c", "x"]).unwrap(),
+            (None, b"/bin/sh".to_vec(), words(&["sh", "-c", "x"]))
+        );
+        assert_eq!(run("/bin/w", &["w"]).unwrap().1, b"/bin/w");
+        assert_eq!(
+            run("/s", &["./s", "arg"]).unwrap(),
+            (
+                Some(b"/s".to_vec()),
+                b"/bin/sh".to_vec(),
+                words(&["/bin/sh", "/s", "arg"])
+            )
+        );
+        // One argument: everything after the interpreter, trimmed, blanks kept inside.
+        assert_eq!(
+            run("/a", &["a"]).unwrap().2,
+            words(&["/bin/sh", "-e -x", "/a"])
+        );
+        // A script as an interpreter: both rewritten, the first script named.
+        assert_eq!(
+            run("/nested", &["n", "z"]).unwrap(),
+            (
+                Some(b"/nested".to_vec()),
+                b"/bin/sh".to_vec(),
+                words(&["/bin/sh", "/s", "one", "/nested", "z"])
+            )
+        );
+        assert_eq!(run("/loop", &["l"]).unwrap_err(), Errno::ELOOP);
+        assert_eq!(run("/text", &["t"]).unwrap_err(), Errno::ENOEXEC);
+        assert_eq!(run("/empty", &["e"]).unwrap_err(), Errno::ENOEXEC);
+        assert_eq!(run("/blank", &["b"]).unwrap_err(), Errno::ENOEXEC);
+        assert_eq!(run("/noexec", &["n"]).unwrap_err(), Errno::EACCES);
+        assert_eq!(run("/missing", &["m"]).unwrap_err(), Errno::ENOENT);
+        assert_eq!(run("/badinterp", &["b"]).unwrap_err(), Errno::ENOENT);
+        assert_eq!(run("/bin", &["d"]).unwrap_err(), Errno::EACCES);
+        // The added words count against ARG_MAX.
+        let mut budget = 10;
+        assert_eq!(
+            interpreted(&vfs, &root, b"/s".to_vec(), words(&["s"]), &mut budget).unwrap_err(),
+            Errno::E2BIG
+        );
     }
 }
