@@ -163,13 +163,14 @@ impl LoadedMegabinary {
             let (result, exec) = self.run_image(req);
             instantiate += result.instantiate;
             run += result.run;
-            let Some((target, host)) = exec else {
+            let Some((target, mut host)) = exec else {
                 return RunResult {
                     end: result.end,
                     instantiate,
                     run,
                 };
             };
+            host.exec_image();
             req = RunRequest {
                 host,
                 dispatch_id: target.dispatch_id,

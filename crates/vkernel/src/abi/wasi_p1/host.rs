@@ -118,6 +118,19 @@ pub struct WasiProcess {
     spawner: Option<Arc<dyn Spawner>>,
     /// The process's Linux syscall ABI, made at a lifted program's first syscall.
     linux: Option<Box<LinuxProcess>>,
+    /// The root preopen the current image was given, while it has it.
+    root_preopen: Option<RootPreopen>,
+    /// Whether the current image is a lifted program (it has called the Linux ABI).
+    lifted_image: bool,
+}
+
+/// The root preopen an image was given.
+#[derive(Debug)]
+struct RootPreopen {
+    fd: Fd,
+    file: Weak<FileDescription>,
+    /// Opened by this host (not adopted from the fd table).
+    installed: bool,
 }
 
 impl std::fmt::Debug for WasiProcess {
@@ -133,19 +146,38 @@ impl WasiProcess {
     /// A host for `process`, whose fds 0, 1 and 2 the spawner has set up: installs the
     /// root preopen (see the module docs). Fails if the fd table is full.
     pub fn new(kernel: Arc<Kernel>, process: Arc<Process>) -> KResult<WasiProcess> {
-        let root = Arc::clone(kernel.vfs().root());
-        let inherited = process
+        let mut host = WasiProcess {
+            kernel,
+            process,
+            fds: BTreeMap::new(),
+            started: Instant::now(),
+            spawner: None,
+            linux: None,
+            root_preopen: None,
+            lifted_image: false,
+        };
+        host.install_root_preopen()?;
+        Ok(host)
+    }
+
+    /// Gives the image about to start the root preopen: the root directory at fd 3 is
+    /// adopted (a child inheriting its parent's), else it is opened there or, if fd 3
+    /// holds something else, at the lowest free fd above (see the module docs).
+    fn install_root_preopen(&mut self) -> KResult<()> {
+        let root = Arc::clone(self.kernel.vfs().root());
+        let inherited = self
+            .process
             .file(ROOT_PREOPEN_FD)
             .ok()
             .filter(|f| matches!(f.target(), Target::Directory(i) if Arc::ptr_eq(i, &root)));
-        let (fd, file) = match inherited {
-            Some(file) => (ROOT_PREOPEN_FD, file),
+        let (fd, file, installed) = match inherited {
+            Some(file) => (ROOT_PREOPEN_FD, file, false),
             None => {
                 let file =
-                    kernel
+                    self.kernel
                         .vfs()
                         .openat(&root, b"/", OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
-                let mut table = process.fds();
+                let mut table = self.process.fds();
                 let fd = if table.get(ROOT_PREOPEN_FD).is_err() {
                     // Free, so nothing is replaced.
                     let _ = table.insert_at(ROOT_PREOPEN_FD, Arc::clone(&file), false)?;
@@ -154,26 +186,43 @@ impl WasiProcess {
                     table.insert_from(ROOT_PREOPEN_FD, Arc::clone(&file), false)?
                 };
                 drop(table);
-                (fd, file)
+                (fd, file, true)
             }
         };
-        let mut fds = BTreeMap::new();
-        fds.insert(
+        let rights = self.info(fd, &file).and_then(|i| i.rights);
+        self.set_info(fd, &file, Some(ROOT_PREOPEN_NAME.to_vec()), rights);
+        self.root_preopen = Some(RootPreopen {
             fd,
-            FdInfo {
-                file: Arc::downgrade(&file),
-                preopen: Some(ROOT_PREOPEN_NAME.to_vec()),
-                rights: None,
-            },
-        );
-        Ok(WasiProcess {
-            kernel,
-            process,
-            fds,
-            started: Instant::now(),
-            spawner: None,
-            linux: None,
-        })
+            file: Arc::downgrade(&file),
+            installed,
+        });
+        Ok(())
+    }
+
+    /// A lifted image gives up the root preopen: a Linux program starts with the fds
+    /// it inherited and no more. A preopen this host opened is closed (if the fd still
+    /// holds it); an adopted one (the program's own, or its parent's, open of `/`) stays
+    /// open as a plain fd.
+    fn drop_root_preopen(&mut self) {
+        let Some(preopen) = self.root_preopen.take() else {
+            return;
+        };
+        let Some(file) = preopen.file.upgrade() else {
+            return;
+        };
+        let Ok(current) = self.process.file(preopen.fd) else {
+            return;
+        };
+        if !Arc::ptr_eq(&current, &file) {
+            return;
+        }
+        let rights = self.info(preopen.fd, &file).and_then(|i| i.rights);
+        self.set_info(preopen.fd, &file, None, rights);
+        if preopen.installed {
+            let closed = self.process.fds().close(preopen.fd);
+            // Dropped outside the fd table's lock.
+            drop(closed);
+        }
     }
 
     /// This host with `spawner` starting the programs the process spawns through the
@@ -187,6 +236,9 @@ impl WasiProcess {
     /// see `LinuxProcess::forked`).
     pub fn with_linux(mut self, linux: Box<crate::abi::linux::LinuxProcess>) -> WasiProcess {
         self.linux = Some(linux);
+        // The child goes on in its parent's lifted image.
+        self.lifted_image = true;
+        self.drop_root_preopen();
         self
     }
 
@@ -474,6 +526,12 @@ const HANDLERS: &[(&str, Handler)] = &[
 
 impl WasiHost for WasiProcess {
     fn linux(&mut self) -> Option<&mut LinuxProcess> {
+        if !self.lifted_image {
+            // The image's first Linux call: it is a lifted program, which has no use for
+            // WASI's preopen (and Linux gives it no such fd).
+            self.lifted_image = true;
+            self.drop_root_preopen();
+        }
         let (kernel, process, spawner) = (&self.kernel, &self.process, &self.spawner);
         let linux = self.linux.get_or_insert_with(|| {
             Box::new(LinuxProcess::new(
@@ -483,6 +541,15 @@ impl WasiHost for WasiProcess {
             ))
         });
         Some(linux)
+    }
+
+    fn exec_image(&mut self) {
+        self.lifted_image = false;
+        if let Err(e) = self.install_root_preopen() {
+            // The fd table is full: the image runs without a preopen, as one that
+            // closed it would.
+            tracing::debug!(pid = self.process.pid(), %e, "no root preopen for the next image");
+        }
     }
 
     fn call(&mut self, func: usize, memory: &mut [u8], args: &[i64]) -> Result<i32, HostExit> {

@@ -124,4 +124,8 @@ pub trait WasiHost: Send + 'static {
     fn linux(&mut self) -> Option<&mut crate::abi::linux::LinuxProcess> {
         None
     }
+
+    /// The process has called `execve`: its next image is about to start (WASI's state
+    /// for it, such as the root preopen, is set up again).
+    fn exec_image(&mut self) {}
 }

@@ -337,6 +337,52 @@ fn preopen_moves_up_when_fd_3_is_taken() {
     assert_eq!(host.call(prestat, &mut mem, &[4, 0]), Ok(0));
 }
 
+/// A lifted program (the image's first Linux call) gives up the root preopen: closed if
+/// the host opened it, kept as a plain fd if it was the program's own; the next image
+/// after an execve gets one again; a fork child of a lifted program has none.
+#[test]
+fn lifted_images_give_up_the_root_preopen() {
+    let mut g = Guest::new();
+    assert!(g.process.file(3).is_ok());
+    assert!(g.host.linux().is_some());
+    assert!(g.process.file(3).is_err(), "the preopen is closed");
+    assert!(g.host.preopens().is_empty());
+    // execve: the next image is given the root again; a WASI one keeps it.
+    g.host.exec_image();
+    assert_eq!(g.host.preopens(), vec![(3, b"/".to_vec())]);
+    g.ok("fd_prestat_get", &[3, 16]);
+    // The Linux program's own open of `/` at fd 3 is adopted, then left open.
+    g.host.linux();
+    let root = g
+        .kernel
+        .vfs()
+        .openat(g.kernel.vfs().root(), b"/", OFlags::RDONLY, 0)
+        .unwrap();
+    let _ = g
+        .process
+        .fds()
+        .insert_at(3, Arc::clone(&root), false)
+        .unwrap();
+    g.host.exec_image();
+    assert_eq!(g.host.preopens(), vec![(3, b"/".to_vec())]);
+    g.host.linux();
+    assert!(g.host.preopens().is_empty());
+    assert!(Arc::ptr_eq(&g.process.file(3).unwrap(), &root), "kept open");
+    // A fork child of a lifted program starts without one.
+    g.process.fds().close(3).unwrap();
+    let child = g.kernel.fork(&g.process).unwrap();
+    let linux = Box::new(crate::abi::linux::LinuxProcess::new(
+        Arc::clone(&g.kernel),
+        Arc::clone(&child),
+        None,
+    ));
+    let host = WasiProcess::new(Arc::clone(&g.kernel), Arc::clone(&child))
+        .unwrap()
+        .with_linux(linux);
+    assert!(host.preopens().is_empty());
+    assert!(child.file(3).is_err());
+}
+
 #[test]
 fn open_write_seek_read() {
     let mut g = Guest::new();
