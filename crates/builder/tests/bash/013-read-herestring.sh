@@ -1,0 +1,26 @@
+# read from here-strings: fields, IFS, -r, -a, leftover words, escapes.
+read -r a b c <<< "one two three four five"
+echo "a=$a b=$b c=$c"
+IFS=, read -r x y z <<< "1,2,3"
+echo "x=$x y=$y z=$z"
+IFS=: read -ra fields <<< "root:x:0:0:root:/root:/bin/sh"
+echo "${#fields[@]} fields, shell=${fields[6]}, home=${fields[5]}"
+read -r raw <<< 'back\slash kept'
+read cooked <<< 'back\slash eaten'
+echo "raw=$raw cooked=$cooked"
+read -r line <<< "   leading and trailing   "
+echo "[$line]"
+IFS= read -r line <<< "   leading and trailing   "
+echo "[$line]"
+read -r first rest <<< "head and the rest of it"
+echo "first=$first rest=$rest"
+var="multi
+line"
+read -r only <<< "$var"
+echo "only first line: $only"
+tr a-z A-Z <<< "here string to a command"
+wc -c <<< "12345"
+read -r n1 n2 <<< "$(( 6 * 7 )) $(echo sub)"
+echo "$n1 $n2"
+read -r empty <<< ""
+echo "empty=[$empty] status=$?"
