@@ -595,10 +595,10 @@ fn busybox_applets_match_native() {
 /// Signals: traps (handlers run on frames the runtime builds, `rt_sigreturn`), default
 /// actions, SIGPIPE, a signal ending a blocking wait, SIGCHLD, nested handlers.
 ///
-/// The shell runs an applet in the foreground through vfork and `execve("/proc/self/exe")`,
-/// which the vkernel's exec gate does not resolve (no /proc): it then searches PATH, and
-/// the image links only a few applets in /bin. Cases that run `sleep` or `timeout` that
-/// way link them first (harmless natively).
+/// The shell runs an applet in the foreground through vfork and
+/// `execve("/proc/self/exe")`, which the gate resolves to /bin/busybox. Cases that run
+/// `sleep` or `timeout` also link them into PATH (harmless natively), as they did when
+/// the vkernel had no /proc and the shell fell back to searching PATH.
 const SIGNALS: &[Case] = &[
     case(&[
         "sh",
@@ -720,7 +720,7 @@ fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
     // A new ELF dropped into the container (a real static x86-64 program, not in the
     // manifest), and a byte-exact copy of busybox at a new path: denied, and from the
     // lifted shell too (126 and the shell's message, as for a file without execute
-    // permission).
+    // permission), by its path or through /proc/self/fd.
     let c = fresh("dropped");
     let dropped = std::fs::read("/bin/bash-static").expect("/bin/bash-static (bash-static)");
     write_file(&c, "/data/dropped", &dropped);
@@ -735,12 +735,14 @@ fn lifted_programs_pass_the_gate_and_exec_across_kinds() {
         &[
             "sh",
             "-c",
-            "./dropped -c 'echo escaped'; echo dropped=$?; ./bb-copy echo escaped; echo copy=$?",
+            "./dropped -c 'echo escaped'; echo dropped=$?; ./bb-copy echo escaped; echo copy=$?; \
+             exec 3<./dropped; /proc/self/fd/3 -c 'echo escaped'; echo viafd=$?",
         ],
     )
     .unwrap();
-    assert_eq!(out, "dropped=126\ncopy=126\n", "stderr: {err}");
+    assert_eq!(out, "dropped=126\ncopy=126\nviafd=126\n", "stderr: {err}");
     assert!(err.contains("./dropped: Permission denied"), "{err}");
+    assert!(err.contains("/proc/self/fd/3: Permission denied"), "{err}");
     assert_eq!(code, 0);
 
     // Lifted -> WASM: busybox sh runs a WASM program in a pipeline.
