@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use super::errno::{Errno, KResult};
 use super::flags::{OFlags, SetTime, Whence};
 use super::interrupt::{Interrupt, Waker, Watch, lock};
-use super::pipe::{PipeReader, PipeWriter};
+use super::pipe::{FifoOpen, PipeReader, PipeWriter};
 use super::stat::{FileType, Stat};
 use super::stream::HostStream;
 use super::vfs::device::Driver;
@@ -55,6 +55,8 @@ pub enum Target {
     Path(Arc<Inode>),
     PipeRead(PipeReader),
     PipeWrite(PipeWriter),
+    /// An open fifo (named pipe): its inode and its ends of the fifo's pipe.
+    Fifo(FifoOpen),
     /// A stream on the host's side (a client's stdin, stdout, stderr).
     Host(Arc<dyn HostStream>),
 }
@@ -68,6 +70,7 @@ impl std::fmt::Debug for Target {
             Target::Path(i) => write!(f, "Path({})", i.ino()),
             Target::PipeRead(_) => f.write_str("PipeRead"),
             Target::PipeWrite(_) => f.write_str("PipeWrite"),
+            Target::Fifo(_) => f.write_str("Fifo"),
             Target::Host(_) => f.write_str("Host"),
         }
     }
@@ -143,6 +146,7 @@ impl FileDescription {
             Target::Regular(i) | Target::Directory(i) | Target::Device(i) | Target::Path(i) => {
                 Some(i)
             }
+            Target::Fifo(f) => Some(f.inode()),
             _ => None,
         }
     }
@@ -153,7 +157,19 @@ impl FileDescription {
             Target::Regular(i) | Target::Directory(i) | Target::Device(i) | Target::Path(i) => {
                 i.file_type()
             }
-            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => FileType::Fifo,
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_) => {
+                FileType::Fifo
+            }
+        }
+    }
+
+    /// A blocking open of a fifo waits for the other side (see [`FifoOpen::wait_peer`]):
+    /// the Linux ABI's `open` calls this before it installs the fd. Nothing to wait for
+    /// with `O_NONBLOCK`, or for any other file.
+    pub fn wait_fifo_peer(&self, intr: &Interrupt) -> KResult<()> {
+        match &self.target {
+            Target::Fifo(f) if !self.nonblocking() => f.wait_peer(intr),
+            _ => Ok(()),
         }
     }
 
@@ -222,6 +238,10 @@ impl FileDescription {
             Target::Directory(_) => Err(Errno::EISDIR),
             Target::Device(inode) => Self::driver(inode)?.read(bufs),
             Target::PipeRead(r) => r.read(bufs, self.nonblocking(), intr),
+            Target::Fifo(f) => match f.reader() {
+                Some(r) => r.read(bufs, self.nonblocking(), intr),
+                None => Err(Errno::EBADF),
+            },
             Target::Host(s) => match bufs.iter_mut().find(|b| !b.is_empty()) {
                 Some(buf) => s.read(buf, self.nonblocking(), intr),
                 None => Ok(0),
@@ -255,6 +275,10 @@ impl FileDescription {
             }
             Target::Device(inode) => Self::driver(inode)?.write(bufs),
             Target::PipeWrite(w) => w.write(bufs, self.nonblocking(), intr),
+            Target::Fifo(f) => match f.writer() {
+                Some(w) => w.write(bufs, self.nonblocking(), intr),
+                None => Err(Errno::EBADF),
+            },
             Target::Host(s) => {
                 let mut done = 0;
                 for buf in bufs.iter().filter(|b| !b.is_empty()) {
@@ -282,7 +306,9 @@ impl FileDescription {
             Target::Regular(inode) => inode.read_at(offset, &mut [buf]),
             Target::Directory(_) => Err(Errno::EISDIR),
             Target::Device(inode) => Self::driver(inode)?.read(&mut [buf]),
-            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => Err(Errno::ESPIPE),
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_) => {
+                Err(Errno::ESPIPE)
+            }
             Target::Path(_) => Err(Errno::EBADF),
         }
     }
@@ -302,7 +328,9 @@ impl FileDescription {
                 Ok(inode.write(at, &[buf])?.0)
             }
             Target::Device(inode) => Self::driver(inode)?.write(&[buf]),
-            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => Err(Errno::ESPIPE),
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_) => {
+                Err(Errno::ESPIPE)
+            }
             Target::Directory(_) | Target::Path(_) => Err(Errno::EBADF),
         }
     }
@@ -317,7 +345,7 @@ impl FileDescription {
             Target::Directory(i) => (i, true),
             Target::Device(_) => return Ok(0),
             Target::Path(_) => return Err(Errno::EBADF),
-            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => {
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_) => {
                 return Err(Errno::ESPIPE);
             }
         };
@@ -399,6 +427,7 @@ impl FileDescription {
         match &self.target {
             Target::PipeRead(r) => Some(r.watch(waker)),
             Target::PipeWrite(w) => Some(w.watch(waker)),
+            Target::Fifo(f) => Some(f.watch(waker)),
             Target::Host(s) => s.watch(waker),
             Target::Regular(_) | Target::Directory(_) | Target::Device(_) | Target::Path(_) => None,
         }
@@ -416,6 +445,7 @@ impl FileDescription {
             Target::Path(_) => Readiness::default(),
             Target::PipeRead(r) => r.readiness(),
             Target::PipeWrite(w) => w.readiness(),
+            Target::Fifo(f) => f.readiness(),
             Target::Host(s) => s.readiness(),
         }
     }
@@ -429,6 +459,7 @@ impl FileDescription {
             }
             Target::PipeRead(r) => r.stat(),
             Target::PipeWrite(w) => w.stat(),
+            Target::Fifo(f) => f.stat(),
             Target::Host(_) => Stat {
                 dev: 0,
                 ino: 0,

@@ -173,7 +173,8 @@ impl Kernel {
 
     /// Openat implements Linux syscall openat(2) for a process: resolves `dirfd`, applies
     /// the umask to `mode`, opens, and installs the description at the lowest free fd
-    /// (with `FD_CLOEXEC` for `O_CLOEXEC`).
+    /// (with `FD_CLOEXEC` for `O_CLOEXEC`). A fifo opens without waiting for the other
+    /// side (see [`Kernel::openat_waiting`]).
     pub fn openat(
         &self,
         process: &Process,
@@ -182,13 +183,46 @@ impl Kernel {
         flags: OFlags,
         mode: u32,
     ) -> KResult<Fd> {
+        let file = self.open_description(process, dirfd, path, flags, mode)?;
+        process.install(file, flags.contains(OFlags::CLOEXEC))
+    }
+
+    /// [`Kernel::openat`] that waits as Linux's open does: a blocking open of a fifo waits
+    /// for the other side, interruptibly (`intr`), before the fd exists.
+    pub fn openat_waiting(
+        &self,
+        process: &Process,
+        dirfd: Fd,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+        intr: &Interrupt,
+    ) -> KResult<Fd> {
+        let file = self.open_description(process, dirfd, path, flags, mode)?;
+        file.wait_fifo_peer(intr)?;
+        process.install(file, flags.contains(OFlags::CLOEXEC))
+    }
+
+    fn open_description(
+        &self,
+        process: &Process,
+        dirfd: Fd,
+        path: &[u8],
+        flags: OFlags,
+        mode: u32,
+    ) -> KResult<Arc<FileDescription>> {
         let dir = process.at(dirfd, path)?;
         let mode = mode & !process.umask() & stat::PERM_MASK;
-        let file = self
-            .vfs
+        self.vfs.view(process.pid()).openat(&dir, path, flags, mode)
+    }
+
+    /// Mknodat implements Linux syscall mknodat(2) for a process (dirfd and umask).
+    pub fn mknodat(&self, process: &Process, dirfd: Fd, path: &[u8], mode: u32) -> KResult<()> {
+        let dir = process.at(dirfd, path)?;
+        let perm = mode & !process.umask() & stat::PERM_MASK;
+        self.vfs
             .view(process.pid())
-            .openat(&dir, path, flags, mode)?;
-        process.install(file, flags.contains(OFlags::CLOEXEC))
+            .mknodat(&dir, path, (mode & stat::S_IFMT) | perm)
     }
 
     /// Mkdirat implements Linux syscall mkdirat(2) for a process (dirfd and umask).

@@ -7,11 +7,14 @@
 //! layer's decision); `O_NONBLOCK` turns every wait into `EAGAIN`. Every wait is
 //! interruptible ([`Interrupt`]): it returns `EINTR`, or the count already transferred.
 //!
+//! A fifo (named pipe) is the same queue, joined by every open of the fifo's inode
+//! ([`FifoPipe`], [`FifoOpen`]): a blocking open waits for the other side.
+//!
 //! This module owns the queue and its two ends; [`FileDescription`] wraps them.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use super::errno::{Errno, KResult};
 use super::file::{FileDescription, Readiness, Target};
@@ -19,6 +22,7 @@ use super::flags::OFlags;
 use super::interrupt::{Interrupt, WaitCell, Waker, Watch};
 use super::iov;
 use super::stat::{FileType, Stat};
+use super::vfs::Inode;
 
 /// Bytes a pipe holds: Linux's default (16 pages).
 pub const PIPE_CAPACITY: usize = 64 * 1024;
@@ -37,6 +41,11 @@ struct PipeState {
     buf: VecDeque<u8>,
     readers: usize,
     writers: usize,
+    /// Opens of a fifo's read and write ends so far (Linux's `r_counter`, `w_counter`): an
+    /// open waiting for the other side wakes on a change even if that side has closed
+    /// again meanwhile.
+    read_opens: u64,
+    write_opens: u64,
 }
 
 struct Pipe {
@@ -75,9 +84,9 @@ pub struct PipeWriter(Pipe);
 pub(crate) fn new_pipe() -> (PipeReader, PipeWriter) {
     let ino = NEXT_PIPE_INO.fetch_add(1, Ordering::Relaxed);
     let state = Arc::new(WaitCell::new(PipeState {
-        buf: VecDeque::new(),
         readers: 1,
         writers: 1,
+        ..PipeState::default()
     }));
     (
         PipeReader(Pipe {
@@ -276,6 +285,152 @@ impl PipeWriter {
 
     pub(crate) fn stat(&self) -> Stat {
         self.0.stat()
+    }
+}
+
+/// A fifo's pipe (a named pipe, `mkfifo(3)`): every open of the fifo joins the pipe its
+/// other opens hold; once none is open the pipe is gone, with any bytes left in it, and
+/// the next open starts a new one (as Linux frees a fifo's buffer at its last close).
+#[derive(Default)]
+pub(crate) struct FifoPipe {
+    current: Mutex<Weak<WaitCell<PipeState>>>,
+}
+
+/// One open of a fifo: the fifo's inode (for `fstat`) and the ends of its pipe this
+/// description holds.
+pub struct FifoOpen {
+    inode: Arc<Inode>,
+    ends: FifoEnds,
+}
+
+enum FifoEnds {
+    Read(PipeReader),
+    Write(PipeWriter),
+    /// `O_RDWR`: both.
+    Both(PipeReader, PipeWriter),
+}
+
+impl FifoOpen {
+    /// Joins `fifo`'s pipe (of `inode`) as a reader, a writer, or both. `ENXIO` for a
+    /// non-blocking write-only open while no reader has it open, `EINVAL` for neither
+    /// (Linux's answers). A blocking open then waits for the other side
+    /// ([`Self::wait_peer`]).
+    pub(crate) fn open(
+        inode: Arc<Inode>,
+        fifo: &FifoPipe,
+        read: bool,
+        write: bool,
+        nonblocking: bool,
+    ) -> KResult<FifoOpen> {
+        if !read && !write {
+            return Err(Errno::EINVAL);
+        }
+        let state = {
+            let mut current = fifo.current.lock().unwrap_or_else(|e| e.into_inner());
+            match current.upgrade() {
+                Some(state) => state,
+                None => {
+                    let state = Arc::new(WaitCell::new(PipeState::default()));
+                    *current = Arc::downgrade(&state);
+                    state
+                }
+            }
+        };
+        {
+            let mut st = state.lock();
+            if write && !read && nonblocking && st.readers == 0 {
+                return Err(Errno::ENXIO);
+            }
+            if read {
+                st.readers += 1;
+                st.read_opens += 1;
+            }
+            if write {
+                st.writers += 1;
+                st.write_opens += 1;
+            }
+        }
+        state.notify();
+        let ino = inode.ino();
+        let end = || Pipe {
+            ino,
+            state: Arc::clone(&state),
+        };
+        let ends = match (read, write) {
+            (true, true) => FifoEnds::Both(PipeReader(end()), PipeWriter(end())),
+            (true, false) => FifoEnds::Read(PipeReader(end())),
+            _ => FifoEnds::Write(PipeWriter(end())),
+        };
+        Ok(FifoOpen { inode, ends })
+    }
+
+    /// A blocking open's wait: a read-only open waits until a writer has opened the fifo
+    /// (one open now, or one that came and went since this open), a write-only open until
+    /// a reader has; an `O_RDWR` open does not wait. Interruptible (`EINTR`).
+    pub(crate) fn wait_peer(&self, intr: &Interrupt) -> KResult<()> {
+        let (state, reading) = match &self.ends {
+            FifoEnds::Both(..) => return Ok(()),
+            FifoEnds::Read(r) => (&r.0.state, true),
+            FifoEnds::Write(w) => (&w.0.state, false),
+        };
+        let seen = {
+            let st = state.lock();
+            if reading {
+                st.write_opens
+            } else {
+                st.read_opens
+            }
+        };
+        state.wait_until(intr, |st| {
+            let (open, opens) = if reading {
+                (st.writers, st.write_opens)
+            } else {
+                (st.readers, st.read_opens)
+            };
+            (open > 0 || opens != seen).then_some(())
+        })
+    }
+
+    pub(crate) fn inode(&self) -> &Arc<Inode> {
+        &self.inode
+    }
+
+    pub(crate) fn reader(&self) -> Option<&PipeReader> {
+        match &self.ends {
+            FifoEnds::Read(r) | FifoEnds::Both(r, _) => Some(r),
+            FifoEnds::Write(_) => None,
+        }
+    }
+
+    pub(crate) fn writer(&self) -> Option<&PipeWriter> {
+        match &self.ends {
+            FifoEnds::Write(w) | FifoEnds::Both(_, w) => Some(w),
+            FifoEnds::Read(_) => None,
+        }
+    }
+
+    /// Wakes `waker` on every change of the pipe until the guard is dropped.
+    pub(crate) fn watch(&self, waker: Arc<dyn Waker>) -> Watch {
+        match &self.ends {
+            FifoEnds::Read(r) | FifoEnds::Both(r, _) => r.watch(waker),
+            FifoEnds::Write(w) => w.watch(waker),
+        }
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        let r = self.reader().map(PipeReader::readiness);
+        let w = self.writer().map(PipeWriter::readiness);
+        Readiness {
+            readable: r.is_some_and(|r| r.readable),
+            writable: w.is_some_and(|w| w.writable),
+            hangup: r.is_some_and(|r| r.hangup),
+            error: w.is_some_and(|w| w.error),
+        }
+    }
+
+    /// The fifo's own `stat` (Linux's `fstat` of a fifo is its inode's).
+    pub(crate) fn stat(&self) -> Stat {
+        self.inode.stat()
     }
 }
 

@@ -92,9 +92,14 @@ fn open_at(
 ) -> SysResult {
     let path = mem.path(path)?;
     let flags = OFlags::from_bits_retain(flags) | OFlags::LARGEFILE;
-    ok(lp
-        .kernel
-        .openat(&lp.process, dirfd, &path, flags, mode & PERM_MASK)?)
+    ok(lp.kernel.openat_waiting(
+        &lp.process,
+        dirfd,
+        &path,
+        flags,
+        mode & PERM_MASK,
+        lp.intr(),
+    )?)
 }
 
 /// Open implements Linux syscall open(2).
@@ -253,6 +258,21 @@ pub(super) fn readlinkat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> S
 pub(super) fn mkdir(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
     let path = mem.path(a.ptr(0))?;
     lp.kernel.mkdirat(&lp.process, AT_FDCWD, &path, a.uint(1))?;
+    ok(0)
+}
+
+/// Mknod implements Linux syscall mknod(2) (see [`mknodat`]).
+pub(super) fn mknod(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    let path = mem.path(a.ptr(0))?;
+    lp.kernel.mknodat(&lp.process, AT_FDCWD, &path, a.uint(1))?;
+    ok(0)
+}
+
+/// Mknodat implements Linux syscall mknodat(2): fifos (`mkfifo`) and regular files; the
+/// device number is not looked at, as device nodes are `EPERM`.
+pub(super) fn mknodat(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysResult {
+    let path = mem.path(a.ptr(1))?;
+    lp.kernel.mknodat(&lp.process, a.fd(0), &path, a.uint(2))?;
     ok(0)
 }
 

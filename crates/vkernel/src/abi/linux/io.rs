@@ -63,7 +63,7 @@ impl LinuxProcess {
 fn is_pipe(file: &FileDescription) -> bool {
     matches!(
         file.target(),
-        Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_)
+        Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_)
     )
 }
 
@@ -390,14 +390,18 @@ pub(super) fn fcntl(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
         f::SETOWN | f::SETSIG => ok(0),
         f::GETLEASE => ok(2),
         f::GETPIPE_SZ => match file.target() {
-            Target::PipeRead(_) | Target::PipeWrite(_) => ok(PIPE_CAPACITY),
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) => ok(PIPE_CAPACITY),
             _ => Err(Errno::EBADF.into()),
         },
         f::SETPIPE_SZ => match file.target() {
-            Target::PipeRead(_) | Target::PipeWrite(_) if a.u64(2) <= PIPE_CAPACITY as u64 => {
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_)
+                if a.u64(2) <= PIPE_CAPACITY as u64 =>
+            {
                 ok(PIPE_CAPACITY)
             }
-            Target::PipeRead(_) | Target::PipeWrite(_) => Err(Errno::EPERM.into()),
+            Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) => {
+                Err(Errno::EPERM.into())
+            }
             _ => Err(Errno::EBADF.into()),
         },
         _ => Err(Errno::EINVAL.into()),
@@ -447,6 +451,7 @@ pub(super) fn ioctl(lp: &mut LinuxProcess, mem: &mut Mem<'_>, a: Args) -> SysRes
         req::FIONREAD => {
             let n: u64 = match file.target() {
                 Target::PipeRead(p) => p.available() as u64,
+                Target::Fifo(f) => f.reader().map_or(0, |r| r.available() as u64),
                 Target::PipeWrite(_) => 0,
                 Target::Regular(i) => {
                     let pos = file.lseek(0, Whence::Cur).unwrap_or(0);
@@ -731,7 +736,7 @@ pub(super) fn fallocate(lp: &mut LinuxProcess, _mem: &mut Mem<'_>, a: Args) -> S
     let inode = match file.target() {
         Target::Regular(i) => i,
         Target::Directory(_) => return Err(Errno::EISDIR.into()),
-        Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => {
+        Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) | Target::Host(_) => {
             return Err(Errno::ESPIPE.into());
         }
         _ => return Err(Errno::ENODEV.into()),

@@ -403,10 +403,11 @@ pub static SYSCALLS: &[Syscall] = &[
         "handlers with SA_ONSTACK run on it; SS_AUTODISARM honoured",
     ),
     full(132, "utime", fs::utime),
-    no(
+    partial(
         133,
         "mknod",
-        "device nodes and fifos cannot be made (the core has no fifo I/O)",
+        fs::mknod,
+        "fifos and regular files; device nodes and sockets are EPERM",
     ),
     no(134, "uselib", OBSOLETE),
     partial(
@@ -679,10 +680,11 @@ pub static SYSCALLS: &[Syscall] = &[
     no(256, "migrate_pages", NUMA),
     full(257, "openat", fs::openat),
     full(258, "mkdirat", fs::mkdirat),
-    no(
+    partial(
         259,
         "mknodat",
-        "device nodes and fifos cannot be made (the core has no fifo I/O)",
+        fs::mknodat,
+        "fifos and regular files; device nodes and sockets are EPERM",
     ),
     full(260, "fchownat", fs::fchownat),
     full(261, "futimesat", fs::futimesat),

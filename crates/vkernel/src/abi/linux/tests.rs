@@ -89,6 +89,7 @@ mod nr {
     pub const RT_SIGPENDING: i64 = 127;
     pub const RT_SIGSUSPEND: i64 = 130;
     pub const SIGALTSTACK: i64 = 131;
+    pub const MKNOD: i64 = 133;
     pub const PERSONALITY: i64 = 135;
     pub const STATFS: i64 = 137;
     pub const PRCTL: i64 = 157;
@@ -546,6 +547,19 @@ fn namespace_calls() {
     assert_eq!(g.sys(nr::MKDIRAT, &[tmp, p, 0o755]), 0);
     g.err(nr::UNLINKAT, &[tmp, p, 0], Errno::EISDIR);
     assert_eq!(g.sys(nr::UNLINKAT, &[tmp, p, 0x200]), 0);
+    // mknod: a fifo (its mode under the umask), opened without waiting when
+    // non-blocking; devices are EPERM.
+    let fifo = g.s(P1, "/tmp/fifo");
+    assert_eq!(g.sys(nr::MKNOD, &[fifo, 0o010_666, 0]), 0);
+    assert_eq!(g.stat("/tmp/fifo").0, 0o010_644);
+    let r = g.open("/tmp/fifo", OFlags::RDONLY | OFlags::NONBLOCK, 0);
+    let w = g.open("/tmp/fifo", OFlags::WRONLY, 0);
+    assert_eq!(g.sys(nr::WRITE, &[w, P2 as i64, 3]), 3);
+    assert_eq!(g.sys(nr::READ, &[r, OUT as i64, 16]), 3);
+    assert_eq!(g.sys(nr::CLOSE, &[w]), 0);
+    assert_eq!(g.sys(nr::CLOSE, &[r]), 0);
+    let dev = g.s(P1, "/tmp/dev");
+    g.err(nr::MKNOD, &[dev, 0o020_600, 0x0103], Errno::EPERM);
     // Links.
     let (f, h) = (g.s(P1, "/f"), g.s(P2, "/tmp/h"));
     assert_eq!(g.sys(nr::LINK, &[f, h]), 0);

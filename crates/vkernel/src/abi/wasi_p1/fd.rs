@@ -32,7 +32,7 @@ fn is_file(file: &FileDescription) -> bool {
 fn is_stream(file: &FileDescription) -> bool {
     matches!(
         file.target(),
-        Target::Host(_) | Target::PipeRead(_) | Target::PipeWrite(_)
+        Target::Host(_) | Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_)
     )
 }
 

@@ -374,7 +374,7 @@ pub(super) fn description_fdstat(file: &FileDescription) -> Fdstat {
         base
     };
     let (filetype, base) = match file.target() {
-        Target::Host(_) | Target::PipeRead(_) | Target::PipeWrite(_) => {
+        Target::Host(_) | Target::PipeRead(_) | Target::PipeWrite(_) | Target::Fifo(_) => {
             let mut base = 0;
             if readable {
                 base |= rights::FD_READ;

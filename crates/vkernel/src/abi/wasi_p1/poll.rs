@@ -133,6 +133,7 @@ fn ready(sub: &Sub, now: Instant) -> Option<Event> {
                 r.readable.then(|| Event {
                     nbytes: match target {
                         Target::PipeRead(p) => p.available() as u64,
+                        Target::Fifo(f) => f.reader().map_or(1, |r| r.available() as u64),
                         _ => 1,
                     },
                     flags: if r.hangup { FD_READWRITE_HANGUP } else { 0 },
@@ -280,7 +281,7 @@ impl WasiProcess {
                     let file = self.file(fd)?;
                     let ok = match file.target() {
                         Target::Regular(_) | Target::Device(_) | Target::PipeRead(_) => true,
-                        Target::Host(_) => file.status_flags().readable(),
+                        Target::Host(_) | Target::Fifo(_) => file.status_flags().readable(),
                         _ => false,
                     };
                     if !ok {
@@ -292,7 +293,7 @@ impl WasiProcess {
                     let file = self.file(fd)?;
                     let ok = match file.target() {
                         Target::Regular(_) | Target::Device(_) | Target::PipeWrite(_) => true,
-                        Target::Host(_) => file.status_flags().writable(),
+                        Target::Host(_) | Target::Fifo(_) => file.status_flags().writable(),
                         _ => false,
                     };
                     if !ok {

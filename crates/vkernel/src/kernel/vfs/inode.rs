@@ -27,6 +27,7 @@ use crate::kernel::errno::{Errno, KResult};
 use crate::kernel::flags::SetTime;
 use crate::kernel::interrupt::lock;
 use crate::kernel::iov;
+use crate::kernel::pipe::FifoPipe;
 use crate::kernel::stat::{FileType, PERM_MASK, Stat};
 
 /// The largest file size, as Linux's `MAX_LFS_FILESIZE` (offsets are `loff_t`, an `i64`).
@@ -201,7 +202,7 @@ impl Layer {
                 major,
                 minor,
             }),
-            ImageKind::Fifo => Body::Fifo,
+            ImageKind::Fifo => Body::Fifo(FifoPipe::default()),
         };
         self.new_inode(node.ino, body, meta, false)
     }
@@ -226,6 +227,12 @@ impl Layer {
     /// A new empty regular file.
     pub(crate) fn new_file(self: &Arc<Self>, mode: u32) -> Arc<Inode> {
         let body = Body::Regular(Mutex::new(FileData::Owned(Vec::new())));
+        self.new_inode(self.alloc_ino(), body, self.fresh_meta(mode), false)
+    }
+
+    /// A new fifo (`mknod(S_IFIFO)`).
+    pub(crate) fn new_fifo(self: &Arc<Self>, mode: u32) -> Arc<Inode> {
+        let body = Body::Fifo(FifoPipe::default());
         self.new_inode(self.alloc_ino(), body, self.fresh_meta(mode), false)
     }
 
@@ -395,8 +402,8 @@ pub(crate) enum Body {
     Dir(Mutex<DirState>),
     Symlink(Box<[u8]>),
     Device(DeviceSpec),
-    /// Listed and stat'ed; opening one is not supported yet (`EOPNOTSUPP`).
-    Fifo,
+    /// A fifo (named pipe): its opens share a pipe.
+    Fifo(FifoPipe),
     /// A file of `/proc` (see [`super::procfs`]): made by each lookup, never linked into
     /// a directory of the layer.
     Proc(ProcInode),
@@ -487,7 +494,7 @@ impl Inode {
             Body::Symlink(_) => FileType::Symlink,
             Body::Device(d) if d.block => FileType::BlockDevice,
             Body::Device(_) => FileType::CharDevice,
-            Body::Fifo => FileType::Fifo,
+            Body::Fifo(_) => FileType::Fifo,
             Body::Proc(p) => p.file_type(),
         }
     }
@@ -629,7 +636,7 @@ impl Inode {
             Body::Regular(data) => lock(data).as_slice().len() as u64,
             Body::Dir(_) => DIR_SIZE,
             Body::Symlink(t) => t.len() as u64,
-            Body::Device(_) | Body::Fifo => 0,
+            Body::Device(_) | Body::Fifo(_) => 0,
             Body::Proc(p) => p.size(),
         }
     }

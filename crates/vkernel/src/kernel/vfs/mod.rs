@@ -63,8 +63,11 @@ use super::flags::{
     RENAME_NOREPLACE, SetTime,
 };
 use super::interrupt::lock;
+use super::pipe::FifoOpen;
 use super::process::{Pid, ProcessTable};
-use super::stat::{Stat, is_executable};
+use super::stat::{
+    PERM_MASK, S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG, S_IFSOCK, Stat, is_executable,
+};
 
 /// The root's entry `/proc` is mounted on.
 const MOUNT_POINT: &[u8] = b"proc";
@@ -209,8 +212,9 @@ impl View<'_> {
     }
 
     /// Openat implements Linux syscall openat(2). `mode` (for `O_CREAT`) is used as given:
-    /// the caller applies its umask. `O_TMPFILE` is not supported (`EOPNOTSUPP`), nor is
-    /// opening a fifo; `O_CLOEXEC` is for the caller's fd table.
+    /// the caller applies its umask. `O_TMPFILE` is not supported (`EOPNOTSUPP`);
+    /// `O_CLOEXEC` is for the caller's fd table. A fifo opens without waiting for the
+    /// other side: a blocking open's wait is the caller's ([`FileDescription::wait_fifo_peer`]).
     pub fn openat(
         &self,
         dir: &Arc<Inode>,
@@ -267,7 +271,13 @@ impl View<'_> {
                 Some(_) => Target::Device(inode),
                 None => return Err(Errno::ENXIO),
             },
-            Body::Fifo => return Err(Errno::EOPNOTSUPP),
+            Body::Fifo(fifo) => Target::Fifo(FifoOpen::open(
+                Arc::clone(&inode),
+                fifo,
+                flags.readable(),
+                flags.writable(),
+                flags.contains(OFlags::NONBLOCK),
+            )?),
         };
         Ok(FileDescription::at(target, flags, loc))
     }
@@ -362,6 +372,42 @@ impl View<'_> {
         let charge = entry_charge(name);
         p.dir.charge(charge)?;
         let inode = self.layer.new_dir(mode, &p.dir, name);
+        st.insert(name, inode, charge);
+        drop(st);
+        p.dir.touch_modified();
+        Ok(())
+    }
+
+    /// Mknodat implements Linux syscall mknodat(2) for what a container may make: a fifo
+    /// (`S_IFIFO`) or an empty regular file (`S_IFREG`, or no type). Device nodes and
+    /// sockets are `EPERM` (a container's devices are its image's). `mode`'s permission
+    /// bits are used as given (the caller applies its umask).
+    pub fn mknodat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> KResult<()> {
+        let fifo = match mode & S_IFMT {
+            S_IFIFO => true,
+            0 | S_IFREG => false,
+            S_IFCHR | S_IFBLK | S_IFSOCK => return Err(Errno::EPERM),
+            _ => return Err(Errno::EINVAL),
+        };
+        let p = self.walk_parent(dir, path, &mut 0)?;
+        let Last::Name(name) = &p.last else {
+            return Err(Errno::EEXIST);
+        };
+        let mut st = p.dir.dir()?;
+        if st.get(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        if p.trailing_slash || st.removed {
+            return Err(Errno::ENOENT);
+        }
+        let charge = entry_charge(name);
+        p.dir.charge(charge)?;
+        let perm = mode & PERM_MASK;
+        let inode = if fifo {
+            self.layer.new_fifo(perm)
+        } else {
+            self.layer.new_file(perm)
+        };
         st.insert(name, inode, charge);
         drop(st);
         p.dir.touch_modified();
@@ -873,6 +919,10 @@ impl Vfs {
     ) -> KResult<()> {
         self.host_view()
             .linkat(olddir, oldpath, newdir, newpath, flags)
+    }
+
+    pub fn mknodat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> KResult<()> {
+        self.host_view().mknodat(dir, path, mode)
     }
 
     pub fn symlinkat(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> KResult<()> {

@@ -521,6 +521,7 @@ impl ProcInode {
                     | Target::Directory(i)
                     | Target::Device(i)
                     | Target::Path(i) => Link::Jump(Arc::clone(i), file.loc().cloned()),
+                    Target::Fifo(f) => Link::Jump(Arc::clone(f.inode()), file.loc().cloned()),
                     Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => {
                         Link::Jump(fs.inode(Node::Open(file)), None)
                     }
@@ -673,6 +674,8 @@ impl ProcInode {
 pub(crate) fn describe(vfs: &Vfs, file: &FileDescription) -> KResult<Vec<u8>> {
     let inode = match file.target() {
         Target::Regular(i) | Target::Directory(i) | Target::Device(i) | Target::Path(i) => i,
+        // A fifo by its path, as Linux shows it.
+        Target::Fifo(f) => f.inode(),
         Target::PipeRead(_) | Target::PipeWrite(_) | Target::Host(_) => {
             return Ok(format!("pipe:[{}]", file.fstat().ino).into_bytes());
         }

@@ -9,7 +9,7 @@ use crate::kernel::clock::{FixedClock, NANOS_PER_SEC};
 use crate::kernel::file::Target;
 use crate::kernel::flags::{UTIME_NOW, Whence};
 use crate::kernel::interrupt::Interrupt;
-use crate::kernel::stat::{FileType, S_IFCHR, S_IFDIR, S_IFLNK, S_IFREG};
+use crate::kernel::stat::{FileType, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG};
 use crate::kernel::testutil::{E, image};
 
 const T0: i64 = 1_000 * NANOS_PER_SEC;
@@ -229,13 +229,90 @@ fn open_flag_rules() {
         t.open("/", OFlags::TMPFILE | OFlags::RDWR).err(),
         Some(Errno::EOPNOTSUPP)
     );
-    assert_eq!(
-        t.open("/run/fifo", OFlags::RDONLY).err(),
-        Some(Errno::EOPNOTSUPP)
-    );
+    assert!(matches!(
+        t.open("/run/fifo", OFlags::RDONLY).unwrap().target(),
+        Target::Fifo(_)
+    ));
     assert_eq!(t.open("/dev/tty9", OFlags::RDWR).err(), Some(Errno::ENXIO));
     assert_eq!(t.open("/dev/tty", OFlags::RDWR).err(), Some(Errno::ENOENT));
     assert_eq!(t.open("", OFlags::RDONLY).err(), Some(Errno::ENOENT));
+}
+
+/// Fifos: made by mknodat (as are empty files; devices are EPERM), their opens share
+/// one pipe while any is open, a blocking open waits for the other side (interruptibly),
+/// a non-blocking writer without a reader is ENXIO, and fstat is the fifo's.
+#[test]
+fn fifos_join_one_pipe() {
+    let t = T::new();
+    t.vfs.mknodat(t.root(), b"/f", S_IFIFO | 0o640).unwrap();
+    t.vfs.mknodat(t.root(), b"/plain", 0o600).unwrap();
+    assert_eq!(
+        t.stat("/plain").unwrap().file_type(),
+        Some(FileType::Regular)
+    );
+    assert_eq!(
+        t.vfs.mknodat(t.root(), b"/f", S_IFIFO | 0o640),
+        Err(Errno::EEXIST)
+    );
+    assert_eq!(
+        t.vfs.mknodat(t.root(), b"/dev0", S_IFCHR | 0o600),
+        Err(Errno::EPERM)
+    );
+    assert_eq!(
+        t.vfs.mknodat(t.root(), b"/no/f", S_IFIFO),
+        Err(Errno::ENOENT)
+    );
+    let st = t.stat("/f").unwrap();
+    assert_eq!(
+        (st.file_type(), st.mode & 0o7777),
+        (Some(FileType::Fifo), 0o640)
+    );
+
+    assert_eq!(
+        t.open("/f", OFlags::WRONLY | OFlags::NONBLOCK).err(),
+        Some(Errno::ENXIO),
+        "no reader yet"
+    );
+    let r = t.open("/f", OFlags::RDONLY | OFlags::NONBLOCK).unwrap();
+    assert_eq!(r.fstat().ino, st.ino, "fstat is the fifo's");
+    // A blocking writer's open: the reader is there.
+    let w = t.open("/f", OFlags::WRONLY).unwrap();
+    w.wait_fifo_peer(&t.intr).unwrap();
+    assert_eq!(w.write(b"through the fifo", &t.intr), Ok(16));
+    assert_eq!(w.read(&mut [0; 4], &t.intr), Err(Errno::EBADF));
+    drop(w);
+    assert_eq!(read_all(&r, &t.intr).unwrap(), b"through the fifo");
+    drop(r);
+
+    // A blocking reader waits for a writer, on another thread.
+    let r = t.open("/f", OFlags::RDONLY).unwrap();
+    thread::scope(|s| {
+        let writer = s.spawn(|| {
+            thread::sleep(std::time::Duration::from_millis(50));
+            let w = t.open("/f", OFlags::WRONLY).unwrap();
+            w.wait_fifo_peer(&Interrupt::new()).unwrap();
+            w.write(b"late", &Interrupt::new()).unwrap();
+        });
+        r.wait_fifo_peer(&t.intr).unwrap();
+        writer.join().unwrap();
+    });
+    assert_eq!(read_all(&r, &t.intr).unwrap(), b"late");
+    drop(r);
+
+    // Bytes left when the last open closes are gone; O_RDWR never waits.
+    let rw = t.open("/f", OFlags::RDWR).unwrap();
+    rw.wait_fifo_peer(&t.intr).unwrap();
+    assert_eq!(rw.write(b"lost", &t.intr), Ok(4));
+    drop(rw);
+    let rw = t.open("/f", OFlags::RDWR | OFlags::NONBLOCK).unwrap();
+    assert_eq!(rw.read(&mut [0; 8], &t.intr), Err(Errno::EAGAIN));
+    drop(rw);
+
+    // An interrupted wait is EINTR.
+    let w = t.open("/f", OFlags::WRONLY).unwrap();
+    let intr = Interrupt::new();
+    intr.interrupt();
+    assert_eq!(w.wait_fifo_peer(&intr), Err(Errno::EINTR));
 }
 
 #[test]
