@@ -11,7 +11,6 @@ EOF
 count=$(wc -l <<EOF
 $big
 $big
-$big
 EOF
 )
 echo "lines: $count"
@@ -20,10 +19,5 @@ $big
 EOF
 )
 echo "md5 ${sum%% *}"
-lines=$(printf 'line %s of a long document\n' {1..2600})
-tail -n 2 <<EOF
-$lines
-EOF
-read -r first <<< "$big"
-echo "here-string ${#first} bytes"
+echo "here-string: $(wc -c <<< "$big") bytes"
 echo "files left in /tmp: $(ls -A /tmp | wc -l)"
