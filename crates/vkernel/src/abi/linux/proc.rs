@@ -355,7 +355,7 @@ fn exec_common(
     let Some(spawner) = lp.spawner.clone() else {
         return Err(Errno::ENOSYS.into());
     };
-    let (script, path, argv) = interpreted(
+    let Interpreted { script, path, argv } = interpreted(
         &lp.kernel.vfs().view(lp.process.pid()),
         &lp.process.cwd(),
         path,
@@ -395,8 +395,7 @@ const SHEBANG_MAX: usize = 256;
 /// file starting with `#!interpreter [arg]` runs `interpreter` with argv
 /// `[interpreter, arg?, path, argv[1..]]` (and an interpreter may be a script in turn);
 /// a program (ELF or WASM) runs as it is, through the exec gate; anything else is
-/// `ENOEXEC`, on which a shell runs the file itself. Returns the script's path (the
-/// first one) if there was one, and the path and argv to run.
+/// `ENOEXEC`, on which a shell runs the file itself.
 ///
 /// The gate still decides what runs: the interpreter, by its path and hash. A script is
 /// data for it, as it is when a shell is handed the script as an argument.
@@ -406,7 +405,7 @@ fn interpreted(
     mut path: Vec<u8>,
     mut argv: Vec<Vec<u8>>,
     budget: &mut usize,
-) -> KResult<(Option<Vec<u8>>, Vec<u8>, Vec<Vec<u8>>)> {
+) -> KResult<Interpreted> {
     let mut script = None;
     for _ in 0..=MAX_INTERPRETERS {
         // ENOENT, ENOTDIR, EACCES (no execute bit, not a regular file) come first.
@@ -415,7 +414,7 @@ fn interpreted(
         let head = &contents.bytes[..contents.bytes.len().min(SHEBANG_MAX)];
         let Some(line) = head.strip_prefix(b"#!") else {
             if head.starts_with(b"\x7fELF") || head.starts_with(b"\0asm") {
-                return Ok((script, path, argv));
+                return Ok(Interpreted { script, path, argv });
             }
             return Err(Errno::ENOEXEC);
         };
@@ -445,6 +444,16 @@ fn interpreted(
         argv = next;
     }
     Err(Errno::ELOOP)
+}
+
+/// What an exec runs once `#!` lines are followed ([`interpreted`]).
+#[derive(Debug, PartialEq, Eq)]
+struct Interpreted {
+    /// The script exec'd, if it was one (the process is named for it).
+    script: Option<Vec<u8>>,
+    /// The program to run, and its argv.
+    path: Vec<u8>,
+    argv: Vec<Vec<u8>>,
 }
 
 /// `s` without the leading and trailing bytes that match `strip`.
@@ -1021,34 +1030,35 @@ mod tests {
         let root = kernel.vfs().root();
         let run = |path: &str, argv: &[&str]| {
             let mut budget = ARG_MAX;
-            interpreted(&vfs, &root, path.into(), words(argv), &mut budget)
+            interpreted(&vfs, root, path.into(), words(argv), &mut budget)
+        };
+        let runs = |script: Option<&str>, path: &str, argv: &[&str]| Interpreted {
+            script: script.map(|s| s.as_bytes().to_vec()),
+            path: path.as_bytes().to_vec(),
+            argv: words(argv),
         };
         assert_eq!(
-            run("/bin/sh", &["sh", "-c", "x"]).unwrap(),
-            (None, b"/bin/sh".to_vec(), words(&["sh", "-c", "x"]))
+            run("/bin/sh", &["sh", "-c", "x"]),
+            Ok(runs(None, "/bin/sh", &["sh", "-c", "x"]))
         );
-        assert_eq!(run("/bin/w", &["w"]).unwrap().1, b"/bin/w");
+        assert_eq!(run("/bin/w", &["w"]), Ok(runs(None, "/bin/w", &["w"])));
         assert_eq!(
-            run("/s", &["./s", "arg"]).unwrap(),
-            (
-                Some(b"/s".to_vec()),
-                b"/bin/sh".to_vec(),
-                words(&["/bin/sh", "/s", "arg"])
-            )
+            run("/s", &["./s", "arg"]),
+            Ok(runs(Some("/s"), "/bin/sh", &["/bin/sh", "/s", "arg"]))
         );
         // One argument: everything after the interpreter, trimmed, blanks kept inside.
         assert_eq!(
-            run("/a", &["a"]).unwrap().2,
+            run("/a", &["a"]).unwrap().argv,
             words(&["/bin/sh", "-e -x", "/a"])
         );
         // A script as an interpreter: both rewritten, the first script named.
         assert_eq!(
-            run("/nested", &["n", "z"]).unwrap(),
-            (
-                Some(b"/nested".to_vec()),
-                b"/bin/sh".to_vec(),
-                words(&["/bin/sh", "/s", "one", "/nested", "z"])
-            )
+            run("/nested", &["n", "z"]),
+            Ok(runs(
+                Some("/nested"),
+                "/bin/sh",
+                &["/bin/sh", "/s", "one", "/nested", "z"]
+            ))
         );
         assert_eq!(run("/loop", &["l"]).unwrap_err(), Errno::ELOOP);
         assert_eq!(run("/text", &["t"]).unwrap_err(), Errno::ENOEXEC);
@@ -1061,7 +1071,7 @@ mod tests {
         // The added words count against ARG_MAX.
         let mut budget = 10;
         assert_eq!(
-            interpreted(&vfs, &root, b"/s".to_vec(), words(&["s"]), &mut budget).unwrap_err(),
+            interpreted(&vfs, root, b"/s".to_vec(), words(&["s"]), &mut budget).unwrap_err(),
             Errno::E2BIG
         );
     }
