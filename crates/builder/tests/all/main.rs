@@ -4,6 +4,7 @@
 
 mod agent;
 mod bad_inputs;
+mod bash;
 mod busybox;
 mod daemon;
 mod differential;
