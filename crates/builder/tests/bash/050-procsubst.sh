@@ -8,7 +8,8 @@ echo "the name: $(echo <(true) | sed 's/[0-9]*$/N/')"
 cat <(echo from) <(echo two) <(echo substitutions)
 echo "fed to a writer" > >(tr a-z A-Z)
 wait $!
-echo "tee into two" | tee >(wc -c > /tmp/count.txt) > /dev/null
+# Not in a pipeline: the substitution is the shell's own, so $! is its pid.
+tee >(wc -c > /tmp/count.txt) > /dev/null <<< "tee into two"
 wait $!
 echo "bytes: $(cat /tmp/count.txt)"
 sort -n <(printf '%s\n' 10 2 33 4)

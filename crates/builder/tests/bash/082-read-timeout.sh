@@ -1,5 +1,5 @@
 # read -t: timeouts on a pipe that stays silent, fractional timeouts, data in time.
-{ sleep 0.8; echo late; } | {
+{ sleep 1; echo late; } | {
     read -r -t 0.2 line
     echo "timed out: status $? line=[$line]"
 }
@@ -7,7 +7,7 @@
     read -r -t 5 line
     echo "in time: status $? line=[$line]"
 }
-{ printf 'partial'; sleep 0.8; } | {
+{ printf 'partial'; sleep 1; } | {
     read -r -t 0.2 line
     echo "partial then timeout: status $? line=[$line]"
 }
@@ -16,4 +16,4 @@ echo "a file never times out: $? [$from_file]"
 read -t -1 x < /dev/null
 echo "negative timeout: $?"
 TMOUT=0.2
-{ sleep 0.8; echo x; } | { read -r v; echo "TMOUT applies to read: status $?"; }
+{ sleep 1; echo x; } | { read -r v; echo "TMOUT applies to read: status $?"; }
