@@ -301,6 +301,11 @@ pub(crate) struct FifoPipe {
 pub struct FifoOpen {
     inode: Arc<Inode>,
     ends: FifoEnds,
+    /// For [`Self::wait_peer`], decided when this open joined (as Linux's `fifo_open`
+    /// decides under the pipe's lock): `None` if the other side had the fifo open then
+    /// (no wait), else the other side's open count then, which a later open changes
+    /// (even one that closes again before the wait starts).
+    peer_opens: Option<u64>,
 }
 
 enum FifoEnds {
@@ -336,7 +341,7 @@ impl FifoOpen {
                 }
             }
         };
-        {
+        let peer_opens = {
             let mut st = state.lock();
             if write && !read && nonblocking && st.readers == 0 {
                 return Err(Errno::ENXIO);
@@ -349,7 +354,13 @@ impl FifoOpen {
                 st.writers += 1;
                 st.write_opens += 1;
             }
-        }
+            let (present, opens) = if read {
+                (st.writers, st.write_opens)
+            } else {
+                (st.readers, st.read_opens)
+            };
+            (present == 0).then_some(opens)
+        };
         state.notify();
         let ino = inode.ino();
         let end = || Pipe {
@@ -361,7 +372,11 @@ impl FifoOpen {
             (true, false) => FifoEnds::Read(PipeReader(end())),
             _ => FifoEnds::Write(PipeWriter(end())),
         };
-        Ok(FifoOpen { inode, ends })
+        Ok(FifoOpen {
+            inode,
+            ends,
+            peer_opens,
+        })
     }
 
     /// A blocking open's wait: a read-only open waits until a writer has opened the fifo
@@ -373,21 +388,16 @@ impl FifoOpen {
             FifoEnds::Read(r) => (&r.0.state, true),
             FifoEnds::Write(w) => (&w.0.state, false),
         };
-        let seen = {
-            let st = state.lock();
-            if reading {
+        let Some(seen) = self.peer_opens else {
+            return Ok(());
+        };
+        state.wait_until(intr, |st| {
+            let opens = if reading {
                 st.write_opens
             } else {
                 st.read_opens
-            }
-        };
-        state.wait_until(intr, |st| {
-            let (open, opens) = if reading {
-                (st.writers, st.write_opens)
-            } else {
-                (st.readers, st.read_opens)
             };
-            (open > 0 || opens != seen).then_some(())
+            (opens != seen).then_some(())
         })
     }
 

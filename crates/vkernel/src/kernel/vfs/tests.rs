@@ -299,6 +299,28 @@ fn fifos_join_one_pipe() {
     assert_eq!(read_all(&r, &t.intr).unwrap(), b"late");
     drop(r);
 
+    // A writer that opens, writes and closes between a reader's open and its wait
+    // still ends the wait, and its bytes are there.
+    let r = t.open("/f", OFlags::RDONLY).unwrap();
+    let w = t.open("/f", OFlags::WRONLY).unwrap();
+    assert_eq!(w.write(b"quick", &t.intr), Ok(5));
+    drop(w);
+    r.wait_fifo_peer(&t.intr).unwrap();
+    assert_eq!(read_all(&r, &t.intr).unwrap(), b"quick");
+    drop(r);
+
+    // A reader that joined while a writer had the fifo open does not wait, even if the
+    // writer is gone by then.
+    let w = t.open("/f", OFlags::WRONLY | OFlags::NONBLOCK).err();
+    assert_eq!(w, Some(Errno::ENXIO));
+    let keep = t.open("/f", OFlags::RDWR).unwrap();
+    let w = t.open("/f", OFlags::WRONLY).unwrap();
+    let r = t.open("/f", OFlags::RDONLY).unwrap();
+    drop(w);
+    drop(keep);
+    r.wait_fifo_peer(&t.intr).unwrap();
+    drop(r);
+
     // Bytes left when the last open closes are gone; O_RDWR never waits.
     let rw = t.open("/f", OFlags::RDWR).unwrap();
     rw.wait_fifo_peer(&t.intr).unwrap();
