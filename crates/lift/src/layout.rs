@@ -35,7 +35,7 @@ pub const fn page_down(v: u64) -> u64 {
 pub const fn page_up(v: u64) -> u64 {
     match v.checked_add(PAGE - 1) {
         Some(x) => x & !(PAGE - 1),
-        None => u64::MAX & !(PAGE - 1),
+        None => page_down(u64::MAX),
     }
 }
 
