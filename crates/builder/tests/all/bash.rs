@@ -25,11 +25,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use recompiler_vkernel::container::{Container, ExecRequest, LoadedBundle, Runtime};
-use recompiler_vkernel::engine::EngineLimits;
-use recompiler_vkernel::gate::CopyPolicy;
 use recompiler_vkernel::kernel::Limits;
 
-use crate::image::{Image, assert_ok, build, keygen, put, symlink};
+use crate::image::{BuiltOnce, Image, assert_ok, build, keygen, load_once, put, symlink};
 
 /// The corpus, in the source tree.
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bash");
@@ -228,31 +226,8 @@ fn bash_bundle(dir: &Path, applets: &[String]) -> (PathBuf, PathBuf) {
 
 /// The bash image, built and signed once per test binary, and a runtime with it loaded.
 fn load_bash(applets: &[String]) -> (Runtime, Arc<LoadedBundle>) {
-    struct Built {
-        dir: PathBuf,
-        bundle: PathBuf,
-        public: PathBuf,
-    }
-    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        // Under the target directory, made afresh by each run of the tests (a static is
-        // never dropped, so a temporary directory would be left behind).
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bash-bundle");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let (bundle, public) = bash_bundle(&dir, applets);
-        Built {
-            dir,
-            bundle,
-            public,
-        }
-    });
-    let runtime = Runtime::new(&built.dir.join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&built.public).unwrap();
-    let loaded = runtime
-        .load_bundle(&built.bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
-    (runtime, loaded)
+    static BUILT: std::sync::OnceLock<BuiltOnce> = std::sync::OnceLock::new();
+    load_once(&BUILT, "bash-bundle", |dir| bash_bundle(dir, applets))
 }
 
 /// The native side's root for one script: [`populate`], the two programs (hard links

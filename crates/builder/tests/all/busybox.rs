@@ -11,11 +11,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use recompiler_vkernel::container::{Container, ExecRequest, LoadedBundle, Runtime};
-use recompiler_vkernel::engine::EngineLimits;
-use recompiler_vkernel::gate::CopyPolicy;
 use recompiler_vkernel::kernel::Limits;
 
-use crate::image::{Image, assert_ok, build, keygen, put, symlink};
+use crate::image::{BuiltOnce, Image, assert_ok, build, keygen, load_once, put, symlink};
 
 /// Applet names, to count which ones the cases exercise (shell words that are not
 /// applets are ignored).
@@ -494,34 +492,10 @@ fn busybox_bundle(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// The busybox image, built and signed once per test binary, and a runtime with it
-/// loaded (the compiled code is cached on disk beside the bundle, so only the first
-/// load compiles).
+/// loaded.
 fn load_busybox() -> (Runtime, Arc<LoadedBundle>) {
-    struct Built {
-        dir: PathBuf,
-        bundle: PathBuf,
-        public: PathBuf,
-    }
-    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        // Under the target directory, made afresh by each run of the tests (a
-        // static is never dropped, so a temporary directory would be left behind).
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("busybox-bundle");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let (bundle, public) = busybox_bundle(&dir);
-        Built {
-            dir,
-            bundle,
-            public,
-        }
-    });
-    let runtime = Runtime::new(&built.dir.join("state"), EngineLimits::default(), true).unwrap();
-    let key = recompiler_vkernel::bundle::load_trusted_key(&built.public).unwrap();
-    let loaded = runtime
-        .load_bundle(&built.bundle, &[key], CopyPolicy::ExactPath)
-        .unwrap();
-    (runtime, loaded)
+    static BUILT: std::sync::OnceLock<BuiltOnce> = std::sync::OnceLock::new();
+    load_once(&BUILT, "busybox-bundle", busybox_bundle)
 }
 
 fn compare(bundle: &Arc<LoadedBundle>, cases: &[Case], work: &Path) -> Vec<String> {

@@ -166,3 +166,52 @@ pub fn built_standard(tmp: &Path) -> (Image, PathBuf) {
     assert_ok(&build(&image.oci(), &out, None, REACTOR_ENTRY));
     (image, out)
 }
+
+/// A bundle built and signed once per test binary, kept for the other tests of the
+/// binary that use it.
+pub struct BuiltOnce {
+    dir: PathBuf,
+    bundle: PathBuf,
+    public: PathBuf,
+}
+
+/// The bundle of `cell`, built by `make(dir)` (returning the bundle directory and the
+/// public key) the first time, under `CARGO_TARGET_TMPDIR/name` (made afresh by each
+/// run of the tests: a static is never dropped, so a temporary directory would be left
+/// behind); and a runtime with it loaded (the compiled code is cached on disk beside
+/// the bundle, so only the first load compiles).
+pub fn load_once(
+    cell: &'static std::sync::OnceLock<BuiltOnce>,
+    name: &str,
+    make: impl FnOnce(&Path) -> (PathBuf, PathBuf),
+) -> (
+    recompiler_vkernel::container::Runtime,
+    std::sync::Arc<recompiler_vkernel::container::LoadedBundle>,
+) {
+    let built = cell.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let (bundle, public) = make(&dir);
+        BuiltOnce {
+            dir,
+            bundle,
+            public,
+        }
+    });
+    let runtime = recompiler_vkernel::container::Runtime::new(
+        &built.dir.join("state"),
+        recompiler_vkernel::engine::EngineLimits::default(),
+        true,
+    )
+    .unwrap();
+    let key = recompiler_vkernel::bundle::load_trusted_key(&built.public).unwrap();
+    let loaded = runtime
+        .load_bundle(
+            &built.bundle,
+            &[key],
+            recompiler_vkernel::gate::CopyPolicy::ExactPath,
+        )
+        .unwrap();
+    (runtime, loaded)
+}
