@@ -163,7 +163,7 @@ impl FileDescription {
         }
     }
 
-    /// A blocking open of a fifo waits for the other side (see [`FifoOpen::wait_peer`]):
+    /// A blocking open of a fifo waits for the other side (see `FifoOpen::wait_peer`):
     /// the Linux ABI's `open` calls this before it installs the fd. Nothing to wait for
     /// with `O_NONBLOCK`, or for any other file.
     pub fn wait_fifo_peer(&self, intr: &Interrupt) -> KResult<()> {

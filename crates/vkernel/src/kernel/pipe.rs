@@ -8,7 +8,7 @@
 //! interruptible ([`Interrupt`]): it returns `EINTR`, or the count already transferred.
 //!
 //! A fifo (named pipe) is the same queue, joined by every open of the fifo's inode
-//! ([`FifoPipe`], [`FifoOpen`]): a blocking open waits for the other side.
+//! (`FifoPipe`, [`FifoOpen`]): a blocking open waits for the other side.
 //!
 //! This module owns the queue and its two ends; [`FileDescription`] wraps them.
 

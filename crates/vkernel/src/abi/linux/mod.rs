@@ -34,10 +34,10 @@
 //! support level and a note, gVisor's `linux64.go` being the model), the dispatcher,
 //! the Linux struct layouts ([`structs`]) and the per-process state Linux has and the
 //! core does not (signal dispositions and mask, rlimits, process group and session:
-//! [`signal`], [`proc`]). The handlers live by family: `fs` (paths), `io` (fds),
+//! [`signal`], `proc`). The handlers live by family: `fs` (paths), `io` (fds),
 //! `poll` (waiting, futex), `proc` (ids, exit, wait, limits, system information),
 //! `signal`, `time`. The compatibility list `docs/recompiler-container-plan/
-//! linux-syscalls.md` is generated from the table ([`doc`]).
+//! linux-syscalls.md` is generated from the table (`doc`).
 //!
 //! Not here: `brk`, `mmap` and the rest of the address space, `arch_prctl`,
 //! `rt_sigreturn` and the signal frames (the runtime's: the table says so); `fork` is

@@ -3,7 +3,7 @@
 //!
 //! The table is the one place that says what lifted programs can call: the dispatcher
 //! looks numbers up here, and `docs/recompiler-container-plan/linux-syscalls.md` is
-//! rendered from it ([`super::doc`]). A number missing from the table, or one marked
+//! rendered from it (`doc`). A number missing from the table, or one marked
 //! [`Support::Unsupported`] or [`Support::Runtime`], is `-ENOSYS`, logged once per
 //! process image.
 
