@@ -358,6 +358,23 @@ impl View<'_> {
     /// Mkdirat implements Linux syscall mkdirat(2). `mode` is used as given (the caller
     /// applies its umask).
     pub fn mkdirat(&self, dir: &Arc<Inode>, path: &[u8], mode: u32) -> KResult<()> {
+        // `mkdir dir/` names a directory: the trailing slash is fine.
+        self.new_entry(dir, path, true, |parent, name| {
+            Ok(self.layer.new_dir(mode, parent, name))
+        })
+    }
+
+    /// Adds an entry for `path`'s last component: `EEXIST` if the name exists (or is
+    /// `.`, `..` or the root), `ENOENT` in a removed directory or, unless `slash_ok`, for a
+    /// trailing slash; then the directory is charged for the entry and `make(parent,
+    /// name)` gives the inode (its failure undoes the charge).
+    fn new_entry(
+        &self,
+        dir: &Arc<Inode>,
+        path: &[u8],
+        slash_ok: bool,
+        make: impl FnOnce(&Arc<Inode>, &[u8]) -> KResult<Arc<Inode>>,
+    ) -> KResult<()> {
         let p = self.walk_parent(dir, path, &mut 0)?;
         let Last::Name(name) = &p.last else {
             return Err(Errno::EEXIST);
@@ -366,12 +383,18 @@ impl View<'_> {
         if st.get(name).is_some() {
             return Err(Errno::EEXIST);
         }
-        if st.removed {
+        if (p.trailing_slash && !slash_ok) || st.removed {
             return Err(Errno::ENOENT);
         }
         let charge = entry_charge(name);
         p.dir.charge(charge)?;
-        let inode = self.layer.new_dir(mode, &p.dir, name);
+        let inode = match make(&p.dir, name) {
+            Ok(inode) => inode,
+            Err(e) => {
+                p.dir.uncharge(charge);
+                return Err(e);
+            }
+        };
         st.insert(name, inode, charge);
         drop(st);
         p.dir.touch_modified();
@@ -389,29 +412,14 @@ impl View<'_> {
             S_IFCHR | S_IFBLK | S_IFSOCK => return Err(Errno::EPERM),
             _ => return Err(Errno::EINVAL),
         };
-        let p = self.walk_parent(dir, path, &mut 0)?;
-        let Last::Name(name) = &p.last else {
-            return Err(Errno::EEXIST);
-        };
-        let mut st = p.dir.dir()?;
-        if st.get(name).is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if p.trailing_slash || st.removed {
-            return Err(Errno::ENOENT);
-        }
-        let charge = entry_charge(name);
-        p.dir.charge(charge)?;
         let perm = mode & PERM_MASK;
-        let inode = if fifo {
-            self.layer.new_fifo(perm)
-        } else {
-            self.layer.new_file(perm)
-        };
-        st.insert(name, inode, charge);
-        drop(st);
-        p.dir.touch_modified();
-        Ok(())
+        self.new_entry(dir, path, false, |_, _| {
+            Ok(if fifo {
+                self.layer.new_fifo(perm)
+            } else {
+                self.layer.new_file(perm)
+            })
+        })
     }
 
     /// One link fewer to a non-directory: nlink and ctime.
@@ -549,24 +557,7 @@ impl View<'_> {
     /// not resolved.
     pub fn symlinkat(&self, target: &[u8], dir: &Arc<Inode>, path: &[u8]) -> KResult<()> {
         check_path(target)?;
-        let p = self.walk_parent(dir, path, &mut 0)?;
-        let Last::Name(name) = &p.last else {
-            return Err(Errno::EEXIST);
-        };
-        let mut st = p.dir.dir()?;
-        if st.get(name).is_some() {
-            return Err(Errno::EEXIST);
-        }
-        if p.trailing_slash || st.removed {
-            return Err(Errno::ENOENT);
-        }
-        let charge = entry_charge(name);
-        let inode = self.layer.new_symlink(target)?;
-        p.dir.charge(charge)?;
-        st.insert(name, inode, charge);
-        drop(st);
-        p.dir.touch_modified();
-        Ok(())
+        self.new_entry(dir, path, false, |_, _| self.layer.new_symlink(target))
     }
 
     /// Readlinkat implements Linux syscall readlinkat(2): the whole target (the ABI layer
