@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use recompiler_vkernel::container::{Container, ExecRequest, LoadedBundle, Runtime};
 use recompiler_vkernel::kernel::Limits;
 
-use crate::image::{BuiltOnce, Image, assert_ok, build, keygen, load_once, put, symlink};
+use crate::image::{
+    BuiltOnce, Image, assert_ok, build, keygen, lifted_env, load_once, put, symlink,
+};
 
 /// The corpus, in the source tree.
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bash");
@@ -354,16 +356,7 @@ fn lifted(bundle: &Arc<LoadedBundle>, script: &Script) -> (Outcome, Duration) {
     let req = ExecRequest {
         path: "/bin/bash".into(),
         argv: vec!["/bin/bash".into(), format!("/corpus/{}.sh", script.name)],
-        env: ENV
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            // LIFT_STRACE=1 in the test's environment: the lifted runs' syscalls.
-            .chain(
-                std::env::var("LIFT_STRACE")
-                    .ok()
-                    .map(|v| ("LIFT_STRACE".into(), v)),
-            )
-            .collect(),
+        env: lifted_env(ENV),
         cwd: Some(CWD.into()),
         stdin: script.stdin.clone(),
         timeout: Some(TIMEOUT),

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use recompiler_vkernel::container::{Container, ExecRequest, LoadedBundle, Runtime};
 use recompiler_vkernel::kernel::Limits;
 
-use crate::image::{BuiltOnce, Image, assert_ok, build, keygen, load_once, put, symlink};
+use crate::image::{
+    BuiltOnce, Image, assert_ok, build, keygen, lifted_env, load_once, put, symlink,
+};
 
 /// Applet names, to count which ones the cases exercise (shell words that are not
 /// applets are ignored).
@@ -430,16 +432,7 @@ fn lifted(container: &Container, case: &Case) -> (String, String, i32) {
     let req = ExecRequest {
         path: "/bin/busybox".into(),
         argv,
-        env: ENV
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            // LIFT_STRACE=1 in the test's environment: the lifted runs' syscalls.
-            .chain(
-                std::env::var("LIFT_STRACE")
-                    .ok()
-                    .map(|v| ("LIFT_STRACE".into(), v)),
-            )
-            .collect(),
+        env: lifted_env(ENV),
         cwd: Some(DATA.into()),
         stdin: case.stdin.as_bytes().to_vec(),
         timeout: Some(std::time::Duration::from_secs(60)),

@@ -215,3 +215,16 @@ pub fn load_once(
         .unwrap();
     (runtime, loaded)
 }
+
+/// The environment of a lifted run: `env`, plus `LIFT_STRACE` when the test's own
+/// environment sets it (the lifted runs' syscalls, for debugging).
+pub fn lifted_env(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .chain(
+            std::env::var("LIFT_STRACE")
+                .ok()
+                .map(|v| ("LIFT_STRACE".into(), v)),
+        )
+        .collect()
+}
