@@ -40,7 +40,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::container::{Container, ExecOutput, ExecRequest, RuntimeError};
+use crate::container::{Container, ExecRequest, RuntimeError};
 use crate::kernel::interrupt::lock;
 use crate::kernel::{
     BytesStream, CaptureStream, Errno, Fd, FeedStream, FileDescription, HostStream, Interrupt,
@@ -329,7 +329,7 @@ impl Session {
                         let _ = started_tx.send(Ok(Arc::clone(p)));
                     });
                     let code = match result {
-                        Ok(out) => exit_code(&out),
+                        Ok(out) => out.exit_code(),
                         Err(e) => {
                             let _ = tx.send(Err(e));
                             127
@@ -588,10 +588,6 @@ impl Drop for Session {
 
 fn host_output(stream: &Arc<CaptureStream>) -> Arc<FileDescription> {
     FileDescription::host(Arc::clone(stream) as Arc<dyn HostStream>, OFlags::WRONLY)
-}
-
-fn exit_code(out: &ExecOutput) -> i32 {
-    out.exit_code()
 }
 
 fn far_future() -> Instant {
